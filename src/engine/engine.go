@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/unik-cf/unik/src/guestinit"
+	"github.com/unik-cf/unik/src/hypervisor"
+	"github.com/unik-cf/unik/src/imagestore"
+	"github.com/unik-cf/unik/src/kernel"
+	"github.com/unik-cf/unik/src/network"
+)
+
+// Driver boots VMs (hypervisor/qemu.Driver).
+type Driver interface {
+	Start(ctx context.Context, spec hypervisor.Spec) (hypervisor.Machine, error)
+	Open(dir hypervisor.Dir, name string) (hypervisor.Machine, error)
+}
+
+// Network attaches VMs (network.Network).
+type Network interface {
+	Attach(ctx context.Context, id string, ports []network.PortRequest) (network.Attachment, error)
+	Detach(ctx context.Context, id string) error
+}
+
+// Engine runs instances on this host.
+type Engine struct {
+	cfg    Config
+	driver Driver
+	net    Network
+}
+
+// New makes an engine. The state directory is created private (0700): instance directories
+// hold app output.
+func New(cfg Config, driver Driver, net Network) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.StateDir, "instances"), 0o700); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return &Engine{cfg: cfg, driver: driver, net: net}, nil
+}
+
+// Errors callers tell apart.
+var (
+	ErrNoInstance = errors.New("no such instance")
+	ErrRunning    = errors.New("instance is running")
+)
+
+// RunSpec says what to run and how.
+type RunSpec struct {
+	Image     imagestore.Image
+	Env       []string // NAME=value, over the image's defaults
+	Ports     []network.PortRequest
+	MemoryMB  int // default 128
+	CPUs      int // default 1
+	StopGrace time.Duration
+}
+
+// Validate names the first bad field.
+func (s RunSpec) Validate() error {
+	if s.Image.Payload == "" {
+		return fmt.Errorf("run: image is required")
+	}
+	if s.MemoryMB != 0 && s.MemoryMB < 48 {
+		return fmt.Errorf("run: memory %d MB is below the 48 MB a guest needs", s.MemoryMB)
+	}
+	for i, kv := range s.Env {
+		if err := (guestinit.Config{InstanceID: "x", Env: []string{kv}}).Validate(); err != nil {
+			return fmt.Errorf("run: env[%d] %q is not NAME=value", i, kv)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) dir(id string) instanceDir {
+	return instanceDir{hypervisor.Dir(filepath.Join(e.cfg.StateDir, "instances", id))}
+}
+
+// Kernel is the guest kernel the engine boots.
+func (e *Engine) Kernel() (kernel.Kernel, error) {
+	return kernel.Find(e.cfg.CacheDir, e.cfg.KernelDir)
+}
+
+// Run starts an instance and returns once its VM is booting. Anything that fails before the
+// VM starts is rolled back: no directory, tap, rule or lease is left.
+func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
+	if err := spec.Validate(); err != nil {
+		return Info{}, err
+	}
+	if spec.MemoryMB == 0 {
+		spec.MemoryMB = 128
+	}
+	if spec.CPUs == 0 {
+		spec.CPUs = 1
+	}
+	if spec.StopGrace == 0 {
+		spec.StopGrace = 10 * time.Second
+	}
+	k, err := e.Kernel()
+	if err != nil {
+		return Info{}, err
+	}
+	if err := (imagestore.Store{}).Verify(spec.Image); err != nil {
+		return Info{}, err
+	}
+	id, err := newID()
+	if err != nil {
+		return Info{}, err
+	}
+	d := e.dir(id)
+	if err := os.Mkdir(string(d.Dir), 0o700); err != nil {
+		return Info{}, fmt.Errorf("run: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = e.net.Detach(context.Background(), id)
+			_ = os.RemoveAll(string(d.Dir))
+		}
+	}()
+	accel, reason := e.chooseAccel(ctx, k)
+	att, err := e.net.Attach(ctx, id, spec.Ports)
+	if err != nil {
+		return Info{}, fmt.Errorf("run: network: %w", err)
+	}
+	rec := Record{ID: id, Image: spec.Image.Name, ImageDigest: spec.Image.Digest, Created: time.Now().UTC(),
+		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: string(accel), AccelReason: reason, Kernel: k.Name,
+		Network: att, StopGraceMS: int(spec.StopGrace / time.Millisecond)}
+	if err := d.writeRecord(rec); err != nil {
+		return Info{}, fmt.Errorf("run: %w", err)
+	}
+	cfg := guestinit.Config{InstanceID: id, Env: spec.Env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS}
+	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, cfg); err != nil {
+		return Info{}, fmt.Errorf("run: initrd: %w", err)
+	}
+	defer os.Remove(d.Initrd()) // QEMU has loaded it once Start returns; it holds the env
+	vm := hypervisor.Spec{Name: id, Dir: d.Dir, Kernel: k.ImagePath(), Initrd: d.Initrd(), Transport: k.Transport,
+		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: accel, Net: vmNet(att), Channels: channels()}
+	if _, err := e.driver.Start(ctx, vm); err != nil {
+		return Info{}, fmt.Errorf("run: %w", err)
+	}
+	return e.Get(id)
+}
+
+func netConfig(a network.Attachment) *guestinit.NetConfig {
+	n := &guestinit.NetConfig{Address: a.GuestIP.String()}
+	if a.Gateway.IsValid() {
+		n.Gateway = a.Gateway.String()
+	}
+	for _, d := range a.DNS {
+		n.DNS = append(n.DNS, d.String())
+	}
+	return n
+}
+
+func vmNet(a network.Attachment) hypervisor.Net {
+	if a.Mode == network.ModeBridge {
+		return hypervisor.Net{Kind: "tap", Tap: a.Tap, MAC: a.MAC}
+	}
+	n := hypervisor.Net{Kind: "user", MAC: a.MAC}
+	for _, p := range a.Ports {
+		n.Forwards = append(n.Forwards, hypervisor.Forward{HostIP: p.HostIP, HostPort: p.HostPort, GuestPort: p.GuestPort})
+	}
+	return n
+}
+
+// Get tells an instance's state now.
+func (e *Engine) Get(id string) (Info, error) {
+	d := e.dir(id)
+	rec, err := d.readRecord()
+	if errors.Is(err, os.ErrNotExist) {
+		return Info{}, fmt.Errorf("%w: %q (see `unik ps`)", ErrNoInstance, id)
+	}
+	if err != nil {
+		return Info{}, err
+	}
+	m, err := e.driver.Open(d.Dir, id)
+	if err != nil {
+		return Info{}, fmt.Errorf("instance %s: %w", id, err)
+	}
+	alive := m.Alive()
+	st := readStatus(d.Status())
+	info := Info{Record: rec}
+	info.State, info.Reason = derive(alive, st, exists(d.stopRequested()))
+	if st.Exited && !alive {
+		code := st.ExitCode
+		info.ExitCode, info.Signal = &code, st.Signal
+	}
+	if alive {
+		info.PID = m.PID()
+		info.Stats, _ = m.Stats()
+	}
+	return info, nil
+}
+
+// List returns every instance, oldest first.
+func (e *Engine) List() ([]Info, error) {
+	entries, err := os.ReadDir(filepath.Join(e.cfg.StateDir, "instances"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Info
+	for _, ent := range entries {
+		if !ent.IsDir() {
+			continue
+		}
+		info, err := e.Get(ent.Name())
+		if err != nil {
+			continue // half-written by a Run in progress
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, nil
+}
+
+func newID() (string, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Resolve turns a full id or a unique prefix of one into an id.
+func (e *Engine) Resolve(ref string) (string, error) {
+	if !validRef(ref) {
+		return "", fmt.Errorf("%w: %q is not an instance id (12 hex digits, or a unique prefix)", ErrNoInstance, ref)
+	}
+	entries, err := os.ReadDir(filepath.Join(e.cfg.StateDir, "instances"))
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, ent := range entries {
+		if len(ent.Name()) >= len(ref) && ent.Name()[:len(ref)] == ref {
+			found = append(found, ent.Name())
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("%w: %q (see `unik ps`)", ErrNoInstance, ref)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("%w: %q matches %d instances, give more digits", ErrNoInstance, ref, len(found))
+}
+
+func validRef(ref string) bool {
+	if ref == "" || len(ref) > 12 {
+		return false
+	}
+	for _, c := range ref {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

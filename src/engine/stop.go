@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Stop asks the app to end (SIGTERM inside the guest, SIGKILL after its grace period) and
+// forces the VM down when it has not ended shortly after. Stopping an ended instance is a no-op.
+func (e *Engine) Stop(ctx context.Context, id string) error {
+	info, err := e.Get(id)
+	if err != nil {
+		return err
+	}
+	d := e.dir(id)
+	m, err := e.driver.Open(d.Dir, id)
+	if err != nil {
+		return err
+	}
+	if !m.Alive() {
+		return nil
+	}
+	if err := os.WriteFile(d.stopRequested(), nil, 0o600); err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	if err := writeControl(d.Control(), "stop\n"); err != nil {
+		return fmt.Errorf("stop %s: control channel: %w", id, err)
+	}
+	grace := time.Duration(info.StopGraceMS)*time.Millisecond + 3*time.Second
+	if err := m.Stop(ctx, grace); err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	return nil
+}
+
+// writeControl writes to the VM's control FIFO without blocking: QEMU holds its read end.
+func writeControl(path, msg string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(msg)
+	return err
+}
+
+// Remove deletes an ended instance and everything it holds on the host: network attachment
+// (tap, DNAT rules, address and port leases) and directory. A running instance is refused
+// unless force, which kills it first.
+func (e *Engine) Remove(ctx context.Context, id string, force bool) error {
+	d := e.dir(id)
+	if _, err := d.readRecord(); errors.Is(err, os.ErrNotExist) {
+		if _, statErr := os.Stat(string(d.Dir)); statErr != nil {
+			return fmt.Errorf("%w: %q (see `unik ps`)", ErrNoInstance, id)
+		}
+	}
+	m, err := e.driver.Open(d.Dir, id)
+	if err != nil {
+		return err
+	}
+	if m.Alive() {
+		if !force {
+			return fmt.Errorf("%w: %s (stop it first, or rm -f)", ErrRunning, id)
+		}
+		_ = os.WriteFile(d.stopRequested(), nil, 0o600)
+		if err := m.Kill(); err != nil {
+			return fmt.Errorf("rm %s: %w", id, err)
+		}
+	}
+	if err := e.net.Detach(ctx, id); err != nil {
+		return fmt.Errorf("rm %s: network: %w", id, err)
+	}
+	if err := os.RemoveAll(string(d.Dir)); err != nil {
+		return fmt.Errorf("rm %s: %w", id, err)
+	}
+	return nil
+}
+
+// Paths of an instance's output, for logs.
+type Paths struct{ Stdout, Stderr, Console string }
+
+// LogPaths returns where an instance's output is.
+func (e *Engine) LogPaths(id string) (Paths, error) {
+	d := e.dir(id)
+	if _, err := d.readRecord(); err != nil {
+		return Paths{}, fmt.Errorf("%w: %q (see `unik ps`)", ErrNoInstance, id)
+	}
+	return Paths{Stdout: d.Stdout(), Stderr: d.Stderr(), Console: d.Console()}, nil
+}

@@ -1,0 +1,23 @@
+// Package guestinit is UniK's PID 1: the only program of ours inside a microVM.
+//
+// The host and the guest speak through this package's types, so both sides import it:
+//
+//   - the image's /unik/manifest.json (package image) says what to run;
+//   - a per-instance /unik/config.json (Config) arrives as a second cpio segment appended to the
+//     initramfs by the engine, never on the kernel command line: it holds the environment, which
+//     may carry secrets. Init reads it, deletes it, and keeps it in memory only;
+//   - four virtio-serial ports carry everything else: unik.stdout and unik.stderr (the app's
+//     file descriptors 1 and 2, handed over directly, kept apart), unik.status (JSON lines of
+//     Events: started, exited, init-error) and unik.control (host to guest: "stop").
+//
+// Lifecycle inside the guest:
+//
+//	mount /proc /sys /dev /dev/shm /run -> load kernel modules (fallback kernels only)
+//	-> read manifest and config -> hostname, lo, eth0, default route, resolv.conf
+//	-> open ports -> start the app as vcap (setsid, no shell: package startcmd)
+//	-> reap every child; on "stop": SIGTERM, SIGKILL after the grace period
+//	-> app exits: kill what is left, report {"event":"exited","exit_code":N}, reboot
+//
+// The machine runs with -no-reboot, so the reboot ends the QEMU process: the VM's life is the
+// app's life.
+package guestinit

@@ -1,0 +1,127 @@
+package guestinit
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Names of the virtio-serial ports shared by host and guest.
+const (
+	PortStdout  = "unik.stdout"
+	PortStderr  = "unik.stderr"
+	PortStatus  = "unik.status"
+	PortControl = "unik.control"
+)
+
+// Guest paths shared by the image builder, the engine and init.
+const (
+	ManifestPath = "/unik/manifest.json"
+	ConfigPath   = "/unik/config.json"
+	ModulesDir   = "/unik/modules"
+)
+
+// Modes of a boot.
+const (
+	ModeRun   = "run"   // run the image's app (default)
+	ModeSmoke = "smoke" // report smoke-ok and power off at once: the accelerator probe
+)
+
+// Config is the per-instance configuration. It may hold secrets (Env): it travels only
+// inside the initramfs, never on a command line or in a log.
+type Config struct {
+	Mode        string     `json:"mode,omitempty"`
+	InstanceID  string     `json:"instance_id"`
+	Hostname    string     `json:"hostname,omitempty"`
+	Env         []string   `json:"env,omitempty"` // "NAME=value", applied over the image's defaults
+	Network     *NetConfig `json:"network,omitempty"`
+	StopGraceMS int        `json:"stop_grace_ms,omitempty"` // SIGTERM to SIGKILL; default 10000
+}
+
+// NetConfig is the guest side of a network attachment.
+type NetConfig struct {
+	Interface string   `json:"interface,omitempty"` // default eth0
+	Address   string   `json:"address"`             // CIDR, e.g. 10.213.0.5/24
+	Gateway   string   `json:"gateway,omitempty"`
+	DNS       []string `json:"dns,omitempty"`
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	switch c.Mode {
+	case "", ModeRun, ModeSmoke:
+	default:
+		return fmt.Errorf("config: mode %q is not run or smoke", c.Mode)
+	}
+	if c.Mode != ModeSmoke && c.InstanceID == "" {
+		return fmt.Errorf("config: instance_id is required")
+	}
+	for i, kv := range c.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("config: env[%d] is not NAME=value", i)
+		}
+	}
+	if c.StopGraceMS < 0 {
+		return fmt.Errorf("config: stop_grace_ms must not be negative")
+	}
+	return nil
+}
+
+// Event kinds written by init to the status port, one JSON object a line.
+const (
+	EventStarted   = "started"
+	EventExited    = "exited"
+	EventInitError = "init-error"
+	EventSmokeOK   = "smoke-ok"
+)
+
+// Event is one line of the status channel.
+type Event struct {
+	Event    string `json:"event"`
+	PID      int    `json:"pid,omitempty"`
+	ExitCode *int   `json:"exit_code,omitempty"`
+	Signal   string `json:"signal,omitempty"` // the app was killed by this signal
+	Stopped  bool   `json:"stopped,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Status is what the host learns from the status channel.
+type Status struct {
+	Started  bool
+	Exited   bool
+	ExitCode int
+	Signal   string
+	Stopped  bool   // the app ended because the host asked it to stop
+	Error    string // init could not start the app
+	SmokeOK  bool
+}
+
+// ReadStatus folds the status channel's events into a Status. Unparsable lines (a channel
+// cut off mid-line when the VM died) are ignored: the status then says what is known.
+func ReadStatus(r io.Reader) Status {
+	var s Status
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var e Event
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		switch e.Event {
+		case EventStarted:
+			s.Started = true
+		case EventExited:
+			s.Exited = true
+			if e.ExitCode != nil {
+				s.ExitCode = *e.ExitCode
+			}
+			s.Signal, s.Stopped = e.Signal, e.Stopped
+		case EventInitError:
+			s.Error = e.Error
+		case EventSmokeOK:
+			s.SmokeOK = true
+		}
+	}
+	return s
+}

@@ -1,0 +1,226 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Mode says how microVMs are attached to the host's network.
+type Mode string
+
+const (
+	// ModeBridge gives each VM a tap on the project bridge and maps host ports
+	// with nftables DNAT. It needs root.
+	ModeBridge Mode = "bridge"
+	// ModeUser creates nothing on the host: it only reserves host ports, which
+	// QEMU forwards itself (-netdev user,hostfwd=...).
+	ModeUser Mode = "user"
+)
+
+// Defaults applied by New to zero fields of Config.
+const (
+	DefaultBridge                         = "unik0"
+	DefaultTable                          = "unik"
+	DefaultPortMin, DefaultPortMax uint16 = 40000, 40999
+)
+
+func defaultSubnet() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, 0, 0}), 24)
+}
+func defaultHostIP() netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, 1}) }
+
+// The fixed network of QEMU's user-mode stack (slirp).
+func userGuestIP() netip.Prefix { return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 2, 15}), 24) }
+func userGateway() netip.Addr   { return netip.AddrFrom4([4]byte{10, 0, 2, 2}) }
+func userDNS() netip.Addr       { return netip.AddrFrom4([4]byte{10, 0, 2, 3}) }
+
+// Config describes one host network for microVMs. The zero value of every
+// field but StateDir means "use the default".
+type Config struct {
+	// Mode is ModeBridge, ModeUser or "" for auto: bridge when running as
+	// root with /dev/net/tun present, user otherwise.
+	Mode Mode
+	// StateDir holds leases and attachment records shared by every process
+	// that uses this network. Required.
+	StateDir string
+	// Bridge is the name of the project bridge (bridge mode). Default unik0.
+	Bridge string
+	// Table is the name of the nftables table, family ip (bridge mode).
+	// Default unik.
+	Table string
+	// Subnet is the guests' IPv4 subnet; its first host is the bridge's
+	// address and the guests' gateway (bridge mode). Default 10.213.0.0/24.
+	Subnet netip.Prefix
+	// HostIP is the IPv4 address on which host ports are reachable. It must
+	// be a specific address, not 0.0.0.0. Default 127.0.0.1.
+	HostIP netip.Addr
+	// PortRange bounds the host ports picked for requests with HostPort 0.
+	// Default 40000-40999.
+	PortRange [2]uint16
+	// DNS servers given to guests. Default: none in bridge mode, 10.0.2.3 in
+	// user mode.
+	DNS []netip.Addr
+	// Egress lets VMs reach beyond the bridge, masqueraded (bridge mode).
+	Egress bool
+}
+
+// Validate checks c with defaults filled in for its zero fields; the error
+// names the bad field.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch c.Mode {
+	case "", ModeBridge, ModeUser:
+	default:
+		return fmt.Errorf("config Mode: %q is neither %q nor %q", c.Mode, ModeBridge, ModeUser)
+	}
+	if c.StateDir == "" {
+		return errors.New("config StateDir: required")
+	}
+	if err := validIfName(c.Bridge); err != nil {
+		return fmt.Errorf("config Bridge: %w", err)
+	}
+	if err := validTableName(c.Table); err != nil {
+		return fmt.Errorf("config Table: %w", err)
+	}
+	if err := validSubnet(c.Subnet); err != nil {
+		return fmt.Errorf("config Subnet: %w", err)
+	}
+	if !c.HostIP.Is4() || c.HostIP.IsUnspecified() {
+		return fmt.Errorf("config HostIP: %v is not a specific IPv4 address", c.HostIP)
+	}
+	if c.Subnet.Contains(c.HostIP) {
+		return fmt.Errorf("config HostIP: %v lies inside Subnet %v", c.HostIP, c.Subnet)
+	}
+	if c.PortRange[0] == 0 || c.PortRange[0] > c.PortRange[1] {
+		return fmt.Errorf("config PortRange: %d-%d is not a range of ports from 1 to 65535", c.PortRange[0], c.PortRange[1])
+	}
+	for _, d := range c.DNS {
+		if !d.Is4() {
+			return fmt.Errorf("config DNS: %v is not an IPv4 address", d)
+		}
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Bridge == "" {
+		c.Bridge = DefaultBridge
+	}
+	if c.Table == "" {
+		c.Table = DefaultTable
+	}
+	if !c.Subnet.IsValid() {
+		c.Subnet = defaultSubnet()
+	}
+	if !c.HostIP.IsValid() {
+		c.HostIP = defaultHostIP()
+	}
+	if c.PortRange == [2]uint16{} {
+		c.PortRange = [2]uint16{DefaultPortMin, DefaultPortMax}
+	}
+	return c
+}
+
+func validIfName(name string) error {
+	if name == "" || len(name) > 15 {
+		return fmt.Errorf("interface name %q must have 1 to 15 characters", name)
+	}
+	if name == "." || name == ".." || strings.ContainsAny(name, "/:% \t\n") {
+		return fmt.Errorf("interface name %q is not valid", name)
+	}
+	return nil
+}
+
+func validTableName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("table name %q must have 1 to 64 characters", name)
+	}
+	for _, r := range name {
+		if !isAlnum(r) && r != '_' && r != '-' {
+			return fmt.Errorf("table name %q may hold only letters, digits, '_' and '-'", name)
+		}
+	}
+	return nil
+}
+
+func validSubnet(p netip.Prefix) error {
+	if !p.Addr().Is4() {
+		return fmt.Errorf("%v is not an IPv4 prefix", p)
+	}
+	if p.Masked() != p {
+		return fmt.Errorf("%v has host bits set (want %v)", p, p.Masked())
+	}
+	if p.Bits() < 8 || p.Bits() > 30 {
+		return fmt.Errorf("%v must be between /8 and /30", p)
+	}
+	return nil
+}
+
+// Network attaches microVMs to the host network described by its Config.
+// It is safe for concurrent use by several goroutines and several processes
+// sharing the same StateDir.
+type Network struct {
+	cfg   Config
+	dir   stateDir
+	alloc allocator
+}
+
+// New fills in defaults, validates c and resolves the auto mode.
+func New(c Config) (*Network, error) {
+	c = c.withDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Mode == "" {
+		c.Mode = autoMode()
+	}
+	if c.DNS == nil && c.Mode == ModeUser {
+		c.DNS = []netip.Addr{userDNS()}
+	}
+	abs, err := filepath.Abs(c.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("config StateDir: %w", err)
+	}
+	c.StateDir = abs
+	dir := stateDir(abs)
+	return &Network{
+		cfg: c,
+		dir: dir,
+		alloc: allocator{
+			dir:       dir,
+			subnet:    c.Subnet,
+			hostIP:    c.HostIP,
+			portRange: c.PortRange,
+			busy:      portBusy,
+		},
+	}, nil
+}
+
+// Mode is the resolved mode, never "".
+func (n *Network) Mode() Mode { return n.cfg.Mode }
+
+// Config is the configuration in force, defaults filled in.
+func (n *Network) Config() Config {
+	c := n.cfg
+	c.DNS = slices.Clone(c.DNS)
+	return c
+}
+
+func autoMode() Mode {
+	if os.Geteuid() != 0 {
+		return ModeUser
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		return ModeUser
+	}
+	return ModeBridge
+}
+
+// bridgeIP is the first host of the subnet: the bridge's address and the
+// guests' gateway.
+func (c Config) bridgeIP() netip.Addr { return c.Subnet.Addr().Next() }

@@ -1,0 +1,115 @@
+// Package network gives each microVM its network attachment and removes it
+// without leftovers. It knows nothing of QEMU or Cloud Foundry: it hands out
+// a tap name, a MAC, a guest address and host ports, and the hypervisor
+// driver turns them into a command line.
+//
+// # Modes
+//
+// Bridge mode (root) puts every VM on one project bridge (unik0,
+// 10.213.0.1/24 by default) through its own persistent tap, uk + up to 12
+// letters and digits of the attachment id. The tap is created through
+// netlink with IFF_TAP|IFF_NO_PI, one queue, so that QEMU opens it with
+// -netdev tap,ifname=NAME,script=no,downscript=no,vhost=off (QEMU adds
+// IFF_VNET_HDR itself). The guest gets the lowest free address of the
+// subnet, a MAC derived from it (10.213.0.5 → 52:54:0a:d5:00:05) and the
+// bridge as gateway; host ports reach it through nftables DNAT.
+//
+// User mode (no root) creates nothing on the host. Attach only reserves free
+// host ports on HostIP; QEMU forwards them with -netdev user,hostfwd=...
+// and the guest uses slirp's fixed 10.0.2.15/24, gateway 10.0.2.2,
+// DNS 10.0.2.3.
+//
+// # Ruleset
+//
+// One table, family ip, named by Config.Table. With bridge unik0, subnet
+// 10.213.0.0/24, HostIP 127.0.0.1 and one VM it reads (nft list table ip
+// unik):
+//
+//	table ip unik {
+//		chain prerouting {
+//			type nat hook prerouting priority dstnat; policy accept;
+//			ip daddr 127.0.0.1 tcp dport 40000 dnat to 10.213.0.2:8080 comment "web-1"
+//		}
+//		chain output {
+//			type nat hook output priority -100; policy accept;
+//			ip daddr 127.0.0.1 tcp dport 40000 dnat to 10.213.0.2:8080 comment "web-1"
+//		}
+//		chain postrouting {
+//			type nat hook postrouting priority srcnat; policy accept;
+//			oifname "unik0" ip saddr 127.0.0.0/8 masquerade
+//			ip saddr 10.213.0.0/24 oifname != "unik0" masquerade  # Egress only
+//		}
+//		chain input {
+//			type filter hook input priority filter; policy accept;
+//			iifname "unik0" ct state established,related accept
+//			iifname "unik0" drop
+//		}
+//		chain forward {
+//			type filter hook forward priority filter; policy accept;
+//			ct state established,related accept
+//			oifname "unik0" ct status dnat accept
+//			iifname "unik0" oifname != "unik0" accept  # Egress only
+//			iifname "unik0" drop
+//			oifname "unik0" drop
+//		}
+//	}
+//
+// The DNAT rule sits in prerouting for clients elsewhere and in output for
+// clients on this host. Only the per-VM DNAT rules carry a comment: the
+// attachment id. Detach finds them by it and deletes them by handle;
+// Leftovers reports commented rules whose id has no record. Policies stay
+// accept so that the table never decides for traffic that is not the
+// bridge's; note that another table's drop still wins over our accept.
+//
+// The first Attach creates the bridge, the table and the chains; every
+// Attach rewrites the three base-only chains (postrouting, input, forward)
+// in one transaction, so that they always follow the configuration in force
+// (Egress) and heal if edited by hand. The prerouting and output chains are
+// never flushed. Teardown removes the table and the bridge; tests use it, a
+// cell leaves them in place.
+//
+// # Why route_localnet
+//
+// A connection to 127.0.0.1:PORT is DNATed in output to 10.213.0.2:8080
+// but keeps its source 127.0.0.1. The kernel drops packets with a loopback
+// source routed out of a non-loopback device as martians, unless
+// net.ipv4.conf.<bridge>.route_localnet=1. The postrouting rule then
+// masquerades that source to the bridge's address, so the guest answers to
+// 10.213.0.1 and conntrack undoes both translations on the way back.
+//
+// # Isolation model
+//
+//   - VM to VM: every tap is an isolated bridge port (IFLA_BRPORT_ISOLATED),
+//     so taps exchange no frames at all, not even ARP; routed VM-to-VM
+//     traffic through the bridge address is dropped by forward.
+//   - VM to host: the host is the cell's control plane, so input accepts
+//     from the bridge only replies (ct state established,related); a guest
+//     cannot open a connection to any host address. IPv6 is disabled on the
+//     bridge and the taps, since the table filters IPv4 only.
+//   - Outside to VM: only the DNAT mappings (ct status dnat) are forwarded.
+//   - VM to outside: dropped, unless Config.Egress, which masquerades the
+//     subnet out of any other interface.
+//
+// # Host settings changed
+//
+// On the bridge: route_localnet=1, disable_ipv6=1, a fixed MAC (the bridge
+// would otherwise take its ports' lowest MAC and change it as taps come and
+// go); disable_ipv6=1 on each tap. Host-wide: net.ipv4.ip_forward=1, only
+// when Egress is set or HostIP is not a loopback address (clients elsewhere
+// then need forwarding to reach a VM); it is never set back.
+//
+// # State across processes
+//
+// The unik CLI is a new process each time and may run concurrently, so
+// allocation state lives in files under Config.StateDir (see stateDir): a
+// flock on StateDir/lock serialises Attach, Detach and Leftovers; leases
+// are files created O_EXCL that hold the attachment id; and
+// attachments/<id>.json records everything an attachment creates. The
+// record is written before any kernel object is created, so Detach can
+// always undo an Attach, even one that crashed half-way, and a failed
+// Attach undoes itself through the same path. Detach deletes the kernel
+// objects first and drops leases and record only once they are gone, so an
+// address is never handed out while its old tap or rules linger. It also
+// deletes the conntrack entries of the guest address, so connections
+// through a removed mapping fail at once instead of hanging.
+package network

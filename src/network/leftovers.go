@@ -1,0 +1,102 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+)
+
+// Leftovers lists objects of this network that no attachment record
+// accounts for: uk* taps on the bridge (or on none), rules of the table
+// whose comment names an unknown attachment, and orphaned lease files.
+func (n *Network) Leftovers(ctx context.Context) (Leftovers, error) {
+	unlock, err := n.dir.lock(ctx)
+	if err != nil {
+		return Leftovers{}, fmt.Errorf("leftovers: %w", err)
+	}
+	defer unlock()
+	l, err := n.leftovers()
+	if err != nil {
+		return Leftovers{}, fmt.Errorf("leftovers: %w", err)
+	}
+	return l, nil
+}
+
+// RemoveLeftovers deletes what Leftovers finds and returns it; `unik` and
+// the cell call it after a crash.
+func (n *Network) RemoveLeftovers(ctx context.Context) (Leftovers, error) {
+	unlock, err := n.dir.lock(ctx)
+	if err != nil {
+		return Leftovers{}, fmt.Errorf("remove leftovers: %w", err)
+	}
+	defer unlock()
+	l, err := n.leftovers()
+	if err != nil {
+		return Leftovers{}, fmt.Errorf("remove leftovers: %w", err)
+	}
+	var errs []error
+	for _, tap := range l.Taps {
+		errs = append(errs, deleteLink(tap))
+	}
+	if len(l.Rules) > 0 {
+		stray := make(map[RuleRef]bool, len(l.Rules))
+		for _, r := range l.Rules {
+			stray[r] = true
+		}
+		errs = append(errs, n.nft().deleteRules(func(r RuleRef) bool { return stray[r] }))
+	}
+	for _, name := range l.Leases {
+		if err := os.Remove(n.dir.lease(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove lease %s: %w", name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return l, fmt.Errorf("remove leftovers: %w", err)
+	}
+	return l, nil
+}
+
+// leftovers runs with the StateDir lock held.
+func (n *Network) leftovers() (Leftovers, error) {
+	recs, err := n.dir.records()
+	if err != nil {
+		return Leftovers{}, err
+	}
+	ids, taps := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		ids[r.Attachment.ID] = true
+		if r.Attachment.Tap != "" {
+			taps[r.Attachment.Tap] = true
+		}
+	}
+	var out Leftovers
+	held, err := n.dir.leases()
+	if err != nil {
+		return Leftovers{}, err
+	}
+	for name, holder := range held {
+		if !ids[holder] {
+			out.Leases = append(out.Leases, name)
+		}
+	}
+	sort.Strings(out.Leases)
+	if n.cfg.Mode != ModeBridge {
+		return out, nil
+	}
+	l := links{bridge: n.cfg.Bridge}
+	if out.Taps, err = l.strayTaps(taps); err != nil {
+		return Leftovers{}, err
+	}
+	rules, err := n.nft().commented()
+	if err != nil {
+		return Leftovers{}, err
+	}
+	for _, r := range rules {
+		if !ids[r.ID] {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	return out, nil
+}
