@@ -63,6 +63,7 @@ type RunSpec struct {
 	MemoryMB  int // default 128
 	CPUs      int // default 1
 	StopGrace time.Duration
+	Tags      map[string]string // the caller's own labels, kept in the record (a cell's container guid)
 }
 
 // Validate names the first bad field.
@@ -133,7 +134,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	}
 	rec := Record{ID: id, Image: spec.Image.Name, ImageDigest: spec.Image.Digest, Created: time.Now().UTC(),
 		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: string(accel), AccelReason: reason, Kernel: k.Name,
-		Network: att, StopGraceMS: int(spec.StopGrace / time.Millisecond)}
+		Network: att, StopGraceMS: int(spec.StopGrace / time.Millisecond), Tags: spec.Tags}
 	if err := d.writeRecord(rec); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}

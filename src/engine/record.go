@@ -25,6 +25,7 @@ type Record struct {
 	Kernel      string             `json:"kernel"`
 	Network     network.Attachment `json:"network"`
 	StopGraceMS int                `json:"stop_grace_ms"`
+	Tags        map[string]string  `json:"tags,omitempty"`
 }
 
 // instanceDir holds every file of one instance: the VM's files (hypervisor.Dir) plus the

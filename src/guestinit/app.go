@@ -20,7 +20,7 @@ import (
 	"github.com/unik-cf/unik/src/startcmd"
 )
 
-const defaultPath = "/home/vcap/app/bin:/home/vcap/app:/usr/local/bin:/usr/bin:/bin"
+const defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
 type app struct {
 	pid   int
@@ -97,7 +97,8 @@ func lookPath(name, dir, path string) (string, error) {
 		}
 		return "", fmt.Errorf("start command: %s is not an executable file", name)
 	}
-	for _, d := range filepath.SplitList(path) {
+	// a bare name: the app directory, then its bin/, then PATH, as the image builder resolved it
+	for _, d := range append([]string{dir, filepath.Join(dir, "bin")}, filepath.SplitList(path)...) {
 		if p := filepath.Join(d, name); isExecutable(p) {
 			return p, nil
 		}

@@ -27,17 +27,32 @@ func loadModules(dir string) error {
 	}
 	defer f.Close()
 	cmdline, _ := os.ReadFile("/proc/cmdline")
+	var pending []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		file := strings.TrimSpace(sc.Text())
-		if file == "" {
-			continue
-		}
-		if err := loadModule(filepath.Join(dir, file), moduleParams(string(cmdline), file)); err != nil {
-			return err
+		if file := strings.TrimSpace(sc.Text()); file != "" {
+			pending = append(pending, file)
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	// Load in the listed order; a module whose dependencies are not loaded yet fails with
+	// ENOENT (unknown symbol) and is tried again in the next round.
+	for len(pending) > 0 {
+		var retry []string
+		var errs []error
+		for _, file := range pending {
+			if err := loadModule(filepath.Join(dir, file), moduleParams(string(cmdline), file)); err != nil {
+				retry, errs = append(retry, file), append(errs, err)
+			}
+		}
+		if len(retry) == len(pending) {
+			return errors.Join(errs...)
+		}
+		pending = retry
+	}
+	return nil
 }
 
 func loadModule(path, params string) error {

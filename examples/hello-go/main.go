@@ -1,0 +1,71 @@
+// Command hello-go is the UniK example app: an HTTP server on $PORT (default 8080).
+//
+//	GET /              200 "hello from unik\n" plus instance information
+//	GET /env?name=X    the value of the environment variable X (404 if unset)
+//	GET /exit?code=N   answers, then exits with status N
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	exit := make(chan int, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", hello)
+	mux.HandleFunc("GET /env", env)
+	mux.HandleFunc("GET /exit", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.URL.Query().Get("code"))
+		if err != nil || code < 0 || code > 255 {
+			http.Error(w, "code must be 0..255\n", http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "exiting with %d\n", code)
+		w.(http.Flusher).Flush()
+		select {
+		case exit <- code:
+		default:
+		}
+	})
+	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		code := <-exit
+		time.Sleep(100 * time.Millisecond) // let the response reach the client
+		os.Exit(code)
+	}()
+	fmt.Fprintf(os.Stdout, "hello-go: listening on :%s\n", port)
+	fmt.Fprintln(os.Stderr, "hello-go: stderr is separate")
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintf(os.Stderr, "hello-go: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func hello(w http.ResponseWriter, _ *http.Request) {
+	host, _ := os.Hostname()
+	fmt.Fprint(w, "hello from unik\n")
+	fmt.Fprintf(w, "hostname: %s\npid: %d\nuid: %d\n", host, os.Getpid(), os.Getuid())
+	for _, k := range []string{"INSTANCE_INDEX", "CF_INSTANCE_GUID", "CF_INSTANCE_ADDR", "PORT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			fmt.Fprintf(w, "%s: %s\n", k, v)
+		}
+	}
+}
+
+func env(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	v, ok := os.LookupEnv(name)
+	if name == "" || !ok {
+		http.Error(w, fmt.Sprintf("%s is not set\n", name), http.StatusNotFound)
+		return
+	}
+	fmt.Fprint(w, v)
+}

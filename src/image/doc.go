@@ -1,0 +1,19 @@
+// Package image builds the bootable payload of a UniK app instance from an app directory.
+//
+// The payload is an uncompressed newc cpio archive (the Linux initramfs format) holding the
+// static guest init at /init, the manifest at /unik/manifest.json, the app directory at
+// /home/vcap/app (owned by vcap, uid/gid 2000), a few system files (/etc/passwd, /etc/group,
+// /etc/nsswitch.conf, /etc/hosts), the empty mount points and console device nodes, and, for a
+// dynamically linked program, its ELF interpreter and the closure of its shared libraries at the
+// paths the dynamic loader will look for them.
+//
+// Builds are reproducible: entries are sorted by path, every entry has the same mtime, inode
+// numbers are sequential, owners are normalized, so the same input gives the same bytes and
+// the same sha256 digest. The archive ends with the cpio trailer and zero padding to a multiple
+// of 512 bytes, so further cpio segments (such as the engine's per-instance config, written with
+// CpioWriter) can be concatenated after it.
+//
+// Only the start command's program and what it needs are resolved: other executables in the app
+// directory are copied as plain files and their libraries are not added. Everything is done in
+// pure Go: no root, no mounts, no external tools.
+package image
