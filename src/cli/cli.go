@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/unik-cf/unik/src/engine"
@@ -137,7 +138,25 @@ func (c *cmdCtx) network() (*network.Network, error) {
 	default:
 		return nil, usagef("--net %q is not auto, bridge or user", c.s.netMode)
 	}
-	return network.New(network.Config{Mode: mode, StateDir: filepath.Join(c.s.stateDir, "network"), HostIP: netip.MustParseAddr("127.0.0.1")})
+	cfg := network.Config{Mode: mode, StateDir: filepath.Join(c.s.stateDir, "network"), HostIP: netip.MustParseAddr("127.0.0.1"),
+		Bridge: c.env.Getenv("UNIK_BRIDGE"), Table: c.env.Getenv("UNIK_TABLE")}
+	if s := c.env.Getenv("UNIK_SUBNET"); s != "" {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("UNIK_SUBNET %q: %w", s, err)
+		}
+		cfg.Subnet = p
+	}
+	if s := c.env.Getenv("UNIK_PORTS"); s != "" {
+		lo, hi, ok := strings.Cut(s, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("UNIK_PORTS %q is not LOW-HIGH", s)
+		}
+		cfg.PortRange = [2]uint16{uint16(a), uint16(b)}
+	}
+	return network.New(cfg)
 }
 
 func (c *cmdCtx) engine() (*engine.Engine, error) {

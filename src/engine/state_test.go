@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/unik-cf/unik/src/guestinit"
+)
+
+func TestDerive(t *testing.T) {
+	cases := []struct {
+		name    string
+		alive   bool
+		st      string
+		stopReq bool
+		want    State
+	}{
+		{"booting", true, ``, false, StateBooting},
+		{"running", true, `{"event":"started","pid":9}`, false, StateRunning},
+		{"exited", false, `{"event":"started"}` + "\n" + `{"event":"exited","exit_code":3}`, false, StateExited},
+		{"stopped by init", false, `{"event":"exited","exit_code":143,"signal":"SIGTERM","stopped":true}`, false, StateStopped},
+		{"stopped by force", false, `{"event":"started"}`, true, StateStopped},
+		{"init error", false, `{"event":"init-error","error":"start command: x not found"}`, false, StateFailed},
+		{"crashed", false, `{"event":"started"}`, false, StateCrashed},
+		{"crashed mid-line", false, `{"event":"started"}` + "\n" + `{"event":"exi`, false, StateCrashed},
+	}
+	for _, c := range cases {
+		st := guestinit.ReadStatus(strings.NewReader(c.st))
+		if got, _ := derive(c.alive, st, c.stopReq); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDisplay(t *testing.T) {
+	three := 3
+	if got := (Info{State: StateExited, ExitCode: &three}).Display(); got != "exited(3)" {
+		t.Errorf("got %s", got)
+	}
+	if got := (Info{State: StateRunning}).Display(); got != "running" {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestRunSpecValidate(t *testing.T) {
+	ok := RunSpec{}
+	ok.Image.Payload = "/x"
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := ok
+	bad.MemoryMB = 16
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "memory") {
+		t.Errorf("memory: %v", err)
+	}
+	bad = ok
+	bad.Env = []string{"=x"}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "env[0]") {
+		t.Errorf("env: %v", err)
+	}
+}
+
+func TestResolveRejectsPathsAndAmbiguity(t *testing.T) {
+	e, err := New(Config{StateDir: t.TempDir()}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"", "../etc", "ABC", "0123456789abc"} {
+		if _, err := e.Resolve(ref); err == nil {
+			t.Errorf("Resolve(%q) accepted", ref)
+		}
+	}
+}
