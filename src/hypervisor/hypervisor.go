@@ -113,8 +113,8 @@ func (s Spec) Validate() error {
 
 // Stats are the VMM process's resource use.
 type Stats struct {
-	RSSBytes uint64
-	CPUTime  time.Duration
+	RSSBytes uint64        `json:"rss_bytes"`
+	CPUTime  time.Duration `json:"cpu_time_ns"`
 }
 
 // Machine is a running (or ended) VM.

@@ -100,7 +100,9 @@ func boot(env []string, unik, kernelDir string) (time.Duration, uint64, error) {
 	}
 	var ps []struct {
 		ID    string
-		Stats struct{ RSSBytes uint64 }
+		Stats struct {
+			RSSBytes uint64 `json:"rss_bytes"`
+		}
 	}
 	out, err = cmd(env, unik, "ps", "--json")
 	if err != nil || json.Unmarshal(out, &ps) != nil {
@@ -147,4 +149,3 @@ func medianU(v []uint64) uint64 {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-
