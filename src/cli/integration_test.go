@@ -76,9 +76,11 @@ func TestAppExitCodeIsShown(t *testing.T) {
 	if table := h.must("ps"); !strings.Contains(table, "exited(3)") {
 		t.Fatalf("ps table does not say exited(3):\n%s", table)
 	}
-	logs := h.must("logs", rows[0].ID)
-	if !strings.Contains(logs, "OUT exit-code: stdout line") || !strings.Contains(logs, "ERR exit-code: stderr line") {
-		t.Fatalf("logs: %q", logs)
+	for _, args := range [][]string{{"logs", rows[0].ID}, {"logs", "-f", rows[0].ID[:6]}} {
+		logs := h.must(args...) // -f returns because the instance has ended
+		if !strings.Contains(logs, "OUT exit-code: stdout line") || !strings.Contains(logs, "ERR exit-code: stderr line") {
+			t.Fatalf("%v: %q", args, logs)
+		}
 	}
 }
 

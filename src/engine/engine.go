@@ -64,6 +64,10 @@ type RunSpec struct {
 	CPUs      int // default 1
 	StopGrace time.Duration
 	Tags      map[string]string // the caller's own labels, kept in the record (a cell's container guid)
+	// EnvFor, when set, is called once the network attachment is known; the NAME=value entries
+	// it returns are added after Env. It serves variables that name the instance's own
+	// addresses (Cloud Foundry's CF_INSTANCE_IP, CF_INSTANCE_PORT...).
+	EnvFor func(network.Attachment) []string
 }
 
 // Validate names the first bad field.
@@ -110,7 +114,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	if err != nil {
 		return Info{}, err
 	}
-	if err := (imagestore.Store{}).Verify(spec.Image); err != nil {
+	if err := imagestore.Verify(spec.Image); err != nil {
 		return Info{}, err
 	}
 	id, err := newID()
@@ -138,7 +142,15 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	if err := d.writeRecord(rec); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
-	cfg := guestinit.Config{InstanceID: id, Env: spec.Env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS}
+	env := spec.Env
+	if spec.EnvFor != nil {
+		extra := spec.EnvFor(att)
+		if err := (RunSpec{Image: spec.Image, Env: extra}).Validate(); err != nil {
+			return Info{}, fmt.Errorf("run: EnvFor: %w", err)
+		}
+		env = append(env[:len(env):len(env)], extra...)
+	}
+	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS}
 	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, cfg); err != nil {
 		return Info{}, fmt.Errorf("run: initrd: %w", err)
 	}
@@ -188,6 +200,7 @@ func (e *Engine) Get(id string) (Info, error) {
 		return Info{}, fmt.Errorf("instance %s: %w", id, err)
 	}
 	alive := m.Alive()
+	removeStaleInitrd(d, rec)
 	st := readStatus(d.Status())
 	info := Info{Record: rec}
 	info.State, info.Reason = derive(alive, st, exists(d.stopRequested()))
@@ -221,6 +234,14 @@ func (e *Engine) List() ([]Info, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
 	return out, nil
+}
+
+// removeStaleInitrd deletes a per-instance initrd (it holds the env) that a Run killed between
+// writing it and starting QEMU left behind. A Run in progress deletes its own within seconds.
+func removeStaleInitrd(d instanceDir, rec Record) {
+	if time.Since(rec.Created) > 2*time.Minute {
+		_ = os.Remove(d.Initrd())
+	}
 }
 
 func newID() (string, error) {

@@ -111,7 +111,7 @@ func (s Store) Get(name string) (Image, error) {
 }
 
 // Verify re-hashes the payload and compares it with the recorded digest.
-func (s Store) Verify(img Image) error {
+func Verify(img Image) error {
 	f, err := os.Open(img.Payload)
 	if err != nil {
 		return fmt.Errorf("%w: %s: payload: %v", ErrCorrupt, img.Name, err)
