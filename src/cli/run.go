@@ -57,6 +57,9 @@ func cmdRun(ctx context.Context, c *cmdCtx, args []string) error {
 	if err != nil {
 		return err
 	}
+	if k, err := e.Kernel(); err == nil && k.Fallback && c.s.kernelDir == "" {
+		fmt.Fprintf(c.env.Stderr, "unik: warning: booting the fallback kernel %s: the minimal kernel is not built (scripts/build-kernel)\n", k.Name)
+	}
 	c.progress("booting %s...", img.Name)
 	start := time.Now()
 	info, err := e.Run(ctx, engine.RunSpec{Image: img, Env: envs, Ports: reqs, MemoryMB: *memory, CPUs: *cpus})
