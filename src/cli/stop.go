@@ -5,45 +5,30 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+
+	"github.com/unik-cf/unik/src/engine"
 )
 
 func cmdStop(ctx context.Context, c *cmdCtx, args []string) error {
 	fs := flag.NewFlagSet("stop", flag.ContinueOnError)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return usagef("stop: want at least one instance id")
-	}
-	e, err := c.engine()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, ref := range pos {
-		id, err := e.Resolve(ref)
-		if err == nil {
-			err = e.Stop(ctx, id)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Fprintln(c.env.Stdout, id)
-	}
-	return errors.Join(errs...)
+	return eachInstance(ctx, c, fs, args, func(e *engine.Engine, id string) error { return e.Stop(ctx, id) })
 }
 
 func cmdRm(ctx context.Context, c *cmdCtx, args []string) error {
 	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
 	force := fs.Bool("f", false, "remove running instances too (kills them)")
+	return eachInstance(ctx, c, fs, args, func(e *engine.Engine, id string) error { return e.Remove(ctx, id, *force) })
+}
+
+// eachInstance applies do to every instance named in args (ids or unique prefixes), prints
+// the id of each one done, and reports every failure.
+func eachInstance(ctx context.Context, c *cmdCtx, fs *flag.FlagSet, args []string, do func(*engine.Engine, string) error) error {
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("rm: want at least one instance id")
+		return usagef("%s: want at least one instance id", fs.Name())
 	}
 	e, err := c.engine()
 	if err != nil {
@@ -53,7 +38,7 @@ func cmdRm(ctx context.Context, c *cmdCtx, args []string) error {
 	for _, ref := range pos {
 		id, err := e.Resolve(ref)
 		if err == nil {
-			err = e.Remove(ctx, id, *force)
+			err = do(e, id)
 		}
 		if err != nil {
 			errs = append(errs, err)
