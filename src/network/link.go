@@ -115,8 +115,10 @@ func deleteLink(name string) error {
 	return nil
 }
 
-// strayTaps lists tuntap links named uk* that sit on the bridge or on no
-// bridge at all, minus those in known.
+// strayTaps lists tuntap links named uk* on this network's bridge, minus those in known. An
+// unbridged tap is not ours to judge: our records are written before our taps are created, so a
+// tap of ours that crashed before being plugged is in known; one that is not may be another
+// network's (on the same host), in the middle of its attach.
 func (l links) strayTaps(known map[string]bool) ([]string, error) {
 	all, err := netlink.LinkList()
 	if err != nil {
@@ -134,7 +136,7 @@ func (l links) strayTaps(known map[string]bool) ([]string, error) {
 		if link.Type() != "tuntap" || !strings.HasPrefix(a.Name, tapPrefix) || known[a.Name] {
 			continue
 		}
-		if a.MasterIndex == 0 || a.MasterIndex == brIndex {
+		if brIndex >= 0 && a.MasterIndex == brIndex {
 			out = append(out, a.Name)
 		}
 	}
