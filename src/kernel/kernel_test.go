@@ -19,6 +19,17 @@ func TestKeyMatchesBuildScript(t *testing.T) {
 	}
 }
 
+func TestRecipeVersionMatchesBuildScript(t *testing.T) {
+	b, err := os.ReadFile("build.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `recipe="` + strings.TrimSpace(recipe) + `"`
+	if !strings.Contains(string(b), want) {
+		t.Fatalf("src/kernel/build.sh must say %s, like the package and scripts/kernel-key", want)
+	}
+}
+
 func writeKernel(t *testing.T, dir, json string, files ...string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
