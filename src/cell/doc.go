@@ -1,0 +1,111 @@
+// Package cell assembles the unik cell: a Diego cell whose app instances are microVMs. New
+// builds it from a config.Config as an ordered ifrit group; cmd/unik-cell runs it.
+//
+// # Parts
+//
+//	config       the JSON configuration (rep field names + a "vm" section)
+//	depot        executor.Client on microVMs: states, events, resources, boot, health, watch
+//	recipe       what a run request (CC's buildpack LRP) asks of an instance, or why not
+//	imagecache   droplet -> bootable image (download, checksum, staged payload or build)
+//	healthcheck  host-side TCP/HTTP probes with Diego's messages
+//	logs         app stdout/stderr and lifecycle messages to loggregator v2
+//	reconcile    containers <-> BBS (the rep's generator/harmonizer, rewritten)
+//	presence     the cell's presence in locket
+//	placement    TEST-ONLY stand-in for the auctioneer (real rep client)
+//	localdiego   PostgreSQL + locket + BBS + ingress + placement + N cells on one machine
+//	push         droplets and CC-shaped DesiredLRPs for local Diego, tests, benchmark
+//
+// Reused from Diego as they are: rep's handlers (the whole rep HTTP API), auctioncellrep
+// (State and Perform over the depot), evacuation (evacuator and shutdown cleanup),
+// evacuation_context, RunRequestConversionHelper (DesiredLRP -> RunRequest, incl. INSTANCE_*
+// and CF_INSTANCE_GUID/INDEX), executor/containermetrics (metrics to loggregator and the
+// rep's container metrics), locket's presence runner and request metrics, the BBS client.
+//
+// # Instance lifecycle
+//
+//	BBS        placement     rep API (auctioncellrep)   depot                    reconcile           engine/VM
+//	DesireLRP -> auction ->  State, Perform ->          AllocateContainers:
+//	                                                    Reserved, event ------>  ClaimActualLRP
+//	                                                                             DesiredLRPByProcessGuid
+//	                                            RunContainer <----------------- (RunRequest)
+//	                                                    Initializing
+//	                                                    recipe, image (download, checksum, cache)
+//	                                                    engine.Run ------------------------------------> boot (tap, DNAT, env)
+//	                                                    Created (ports, IPs)
+//	                                                    probe from host until healthy <-------------------- app listens
+//	                                                    Running, event ------->  StartActualLRP(net info)
+//	  (RUNNING: Address=cell IP, HostPort, InstanceAddress=VM IP)
+//	                                                    watch: VM state every 200ms, checks every 30s
+//	                                                    app exits / VM dies / check fails:
+//	                                                    Completed(failed), event -> CrashActualLRP -> BBS restart policy
+//	                                                                             DeleteContainer -> engine.Remove (tap, rules, leases, dir)
+//	RemoveDesiredLRP -> rep StopLRPInstance ->  StopContainer: SIGTERM in guest, Completed(stopped)
+//	                                                                          -> RemoveActualLRP, DeleteContainer
+//
+// # Decisions
+//
+//   - Containers are records persisted under vm.state_dir/containers; VMs are engine
+//     instances tagged with the container guid. After a crash of the cell process (SIGKILL,
+//     OOM), the janitor first removes half-built instances (a directory without record, an
+//     attachment without instance) and taps, rules and leases no attachment owns; then
+//     Recover adopts VMs of Running containers (they keep serving; logs are followed from
+//     their current end), completes interrupted starts as failed (the BBS restarts them as
+//     crashes), and removes every VM no record owns. A graceful stop (SIGTERM) behaves as the rep's: the
+//     evacuation cleanup deletes every instance, then the bridge and nftables table go.
+//   - The presence lock owner id is kept on disk, so a restarted cell retakes its presence
+//     at once instead of waiting for the TTL.
+//   - The cell advertises only the preloaded rootfs "unik" (preloaded_root_fs may name no
+//     other); the kernel comes from the cell (vm.kernel_dir / cache_dir), not the LRP.
+//   - rep_url is https://<cell_id>.<advertise_domain>:port as the rep's, or, without
+//     advertise_domain, https://<host_ip>:port (no BOSH DNS needed on one machine).
+//   - ExternalIP = vm.network.host_ip (the cell's address), host ports are the DNAT'd ones,
+//     InternalIP = the VM's address on the cell bridge.
+//   - CF_INSTANCE_IP, _INTERNAL_IP, _PORT, _ADDR, _PORTS are computed once the network
+//     attachment exists, through the engine's RunSpec.EnvFor hook (a small additive change
+//     to src/engine): the guest gets them at boot, as a container does. CF_INSTANCE_CERT/KEY
+//     (instance identity) are not provided.
+//   - The buildpack launcher is not run: the guest init starts the app. The cell adds what
+//     the launcher would: HOME=/home/vcap/app, DEPS_DIR, VCAP_APPLICATION's host,
+//     instance_id, instance_index and port. .profile.d scripts are not sourced (no shell).
+//   - The start command is the launcher's argument, else staging_info.yml's, else the
+//     Procfile's. A staged droplet's payload (./app/.unik, package droplet; ./unik is read
+//     too) is used as is when its start command matches; otherwise the image is built on the
+//     cell from ./app with the same builder (reproducible: same digest as staging).
+//   - Images are cached by (checksum, start command); concurrent starts share one download.
+//     There is no eviction yet.
+//   - Droplet symlinks must stay inside the droplet or point into /home/vcap, so a droplet
+//     cannot pull the cell's files into its image.
+//   - An action tree the cell cannot honour fails the instance with a reason naming it:
+//     more than one process (sidecars), volume mounts, a setup or monitor that runs
+//     programs, downloads other than the droplet (and the lifecycle to /tmp/lifecycle,
+//     which is ignored), uploads. diego-sshd is skipped with a CELL log message (no SSH into
+//     microVMs). Readiness checks are ignored (instances are routable once healthy).
+//   - Health: the CheckDefinition when it has checks, else the monitor's healthcheck runs
+//     (-port, -uri, -timeout), else "Running once the app has started". Probes go from the
+//     host to the VM's address (or the forwarded port in user-mode networking), every 50ms
+//     until healthy within start_timeout, then every 30s; a liveness failure is retried once
+//     after a second before the instance is crashed. Messages are Diego's.
+//   - Crash reasons: "<log source>: Exited with status N", "...status 137 (the VM ended
+//     without an exit status...)" for a VM killed from outside, "Instance never healthy
+//     after ...", "Instance became unhealthy: ...".
+//   - Resources: an allocation reserves the LRP's memory and disk against
+//     vm.memory_capacity_mb / disk_capacity_mb and one of max_containers; a VM gets at least
+//     64 MB (default_memory_mb when the LRP asks for none).
+//   - Tasks are not run: a task placed on a unik cell is failed with a reason.
+//   - StopContainer returns at once; the VM gets SIGTERM (grace = graceful_shutdown_interval)
+//     and the container completes as stopped. DeleteContainer stops a running VM gracefully
+//     before removing it (evacuation hands over without cutting requests short).
+//   - Reserved containers never run are deleted after a minute (the executor's reaper).
+//   - The reconciler keeps at most one operation per container guid running and the newest
+//     pending; a bulk pass runs at start and every polling_interval (evacuation interval
+//     while evacuating).
+//
+// # Running it
+//
+//	scripts/local-diego                                   # PostgreSQL, locket, BBS, 2 cells
+//	scripts/unik-push push examples/hello-go --name hello --instances 2
+//	scripts/unik-push app hello                           # state, cell, address; curl it
+//	scripts/unik-push scale hello 3; scripts/unik-push delete hello
+//	go test ./src/cell/...                                # unit + integration (as root)
+//	scripts/bench-cell                                    # overhead, scale, crash latency
+package cell

@@ -1,0 +1,219 @@
+package recipe
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/executor"
+
+	"github.com/unik-cf/unik/src/cell/healthcheck"
+	"github.com/unik-cf/unik/src/cell/imagecache"
+)
+
+// Paths of the buildpack lifecycle inside a Diego container, as Cloud Controller names them.
+const (
+	LifecycleDir = "/tmp/lifecycle"
+	Launcher     = LifecycleDir + "/launcher"
+	Healthcheck  = LifecycleDir + "/healthcheck"
+	SSHD         = LifecycleDir + "/diego-sshd"
+)
+
+// DefaultStartTimeout applies when the LRP gives none.
+const DefaultStartTimeout = 60 * time.Second
+
+// ErrUnsupported wraps every reason a run request cannot be honoured on a unik cell.
+var ErrUnsupported = errors.New("unsupported on a unik cell")
+
+func unsupported(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnsupported, fmt.Sprintf(format, a...))
+}
+
+// Spec is what a unik instance does for one run request.
+type Spec struct {
+	Droplet imagecache.Request
+	// LogSource of the app's output (the Run action's, APP/PROC/WEB for CC's apps).
+	LogSource string
+	// Env is the instance's environment before networking is known: the LRP's (with the rep's
+	// INSTANCE_* and CF_INSTANCE_GUID/INDEX), then the Run action's, then what the buildpack
+	// launcher would add (HOME, DEPS_DIR, VCAP_APPLICATION's instance fields).
+	Env   []string
+	Ports []uint16 // container ports, in the LRP's order
+	// Checks decide health: all must pass for the instance to be Running, and a failure of
+	// any while Running crashes it. None: Running as soon as the app has started.
+	Checks       []healthcheck.Check
+	StartTimeout time.Duration
+	// Notes are things deliberately not done (an SSH daemon...), for the app's log.
+	Notes []string
+}
+
+// FromRunInfo reads a run request.
+func FromRunInfo(ri executor.RunInfo) (Spec, error) {
+	s := Spec{StartTimeout: time.Duration(ri.StartTimeoutMs) * time.Millisecond}
+	if s.StartTimeout == 0 {
+		s.StartTimeout = DefaultStartTimeout
+	}
+	for _, p := range ri.Ports {
+		s.Ports = append(s.Ports, p.ContainerPort)
+	}
+	if len(ri.VolumeMounts) > 0 {
+		return Spec{}, unsupported("volume mounts (%d): a unik instance has no volume services", len(ri.VolumeMounts))
+	}
+	if len(ri.Sidecars) > 0 {
+		return Spec{}, unsupported("sidecars (%d): a unik instance runs exactly one process", len(ri.Sidecars))
+	}
+	for _, d := range ri.CachedDependencies {
+		if path.Clean(d.To) != LifecycleDir {
+			return Spec{}, unsupported("cached dependency %q to %s: an instance's files all come from its droplet", d.Name, d.To)
+		}
+	}
+	droplet, err := setup(ri.Setup)
+	if err != nil {
+		return Spec{}, err
+	}
+	run, notes, err := mainRun(ri.Action)
+	if err != nil {
+		return Spec{}, err
+	}
+	s.Notes = notes
+	s.LogSource = run.LogSource
+	droplet.StartCommand = startCommand(run)
+	s.Droplet = droplet
+	s.Env = env(ri.Env, run)
+	if s.Checks, err = checks(ri.CheckDefinition, ri.Monitor); err != nil {
+		return Spec{}, err
+	}
+	return s, nil
+}
+
+// setup finds the droplet's Download in the setup action.
+func setup(a *models.Action) (imagecache.Request, error) {
+	var found *models.DownloadAction
+	err := walk(a, func(a *models.Action) error {
+		switch {
+		case a.DownloadAction != nil:
+			d := a.DownloadAction
+			if path.Clean(d.To) == LifecycleDir {
+				return nil // the buildpack lifecycle: the guest init plays the launcher
+			}
+			if found != nil {
+				return unsupported("a second download (%s to %s): an instance's files all come from its droplet", redact(d.From), d.To)
+			}
+			found = d
+		case a.RunAction != nil:
+			return unsupported("a setup that runs %s: a unik image is immutable, nothing runs before the app", a.RunAction.Path)
+		case a.UploadAction != nil:
+			return unsupported("an upload action")
+		}
+		return nil
+	})
+	if err != nil {
+		return imagecache.Request{}, err
+	}
+	if found == nil {
+		return imagecache.Request{}, unsupported("no droplet: the setup downloads nothing to boot")
+	}
+	return imagecache.Request{URL: found.From, ChecksumAlgorithm: found.ChecksumAlgorithm,
+		ChecksumValue: found.ChecksumValue, CacheKey: found.CacheKey}, nil
+}
+
+// mainRun finds the one process of the action.
+func mainRun(a *models.Action) (*models.RunAction, []string, error) {
+	var runs []*models.RunAction
+	var notes []string
+	err := walk(a, func(a *models.Action) error {
+		switch {
+		case a.RunAction != nil && a.RunAction.Path == SSHD:
+			notes = append(notes, "SSH is not available on unik cells: the instance runs without diego-sshd")
+		case a.RunAction != nil:
+			runs = append(runs, a.RunAction)
+		case a.DownloadAction != nil:
+			return unsupported("a download in the action (%s to %s): an instance's files all come from its droplet",
+				redact(a.DownloadAction.From), a.DownloadAction.To)
+		case a.UploadAction != nil:
+			return unsupported("an upload action")
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case len(runs) == 0:
+		return nil, nil, unsupported("the action runs no process")
+	case len(runs) > 1:
+		return nil, nil, unsupported("the action runs %d processes (%s): a unik instance runs exactly one (no sidecars)",
+			len(runs), runPaths(runs))
+	}
+	return runs[0], notes, nil
+}
+
+func runPaths(runs []*models.RunAction) string {
+	var p []string
+	for _, r := range runs {
+		p = append(p, r.Path)
+	}
+	return strings.Join(p, ", ")
+}
+
+// startCommand is the launcher's start command argument, or the program and its arguments.
+func startCommand(r *models.RunAction) string {
+	if r.Path == Launcher {
+		if len(r.Args) >= 2 {
+			return r.Args[1]
+		}
+		return ""
+	}
+	words := append([]string{r.Path}, r.Args...)
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>(){}*?[]#~!") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// walk visits every action of the tree, depth first.
+func walk(a *models.Action, visit func(*models.Action) error) error {
+	if a == nil {
+		return nil
+	}
+	if err := visit(a); err != nil {
+		return err
+	}
+	var children []*models.Action
+	switch {
+	case a.TimeoutAction != nil:
+		children = []*models.Action{a.TimeoutAction.Action}
+	case a.EmitProgressAction != nil:
+		children = []*models.Action{a.EmitProgressAction.Action}
+	case a.TryAction != nil:
+		children = []*models.Action{a.TryAction.Action}
+	case a.ParallelAction != nil:
+		children = a.ParallelAction.Actions
+	case a.SerialAction != nil:
+		children = a.SerialAction.Actions
+	case a.CodependentAction != nil:
+		children = a.CodependentAction.Actions
+	}
+	for _, c := range children {
+		if err := walk(c, visit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func redact(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
+}

@@ -1,0 +1,206 @@
+package reconcile
+
+import (
+	"fmt"
+	"sync"
+
+	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/ecrhelper"
+	"code.cloudfoundry.org/executor"
+	"code.cloudfoundry.org/lager/v3"
+	"code.cloudfoundry.org/rep"
+	"code.cloudfoundry.org/rep/evacuation/evacuation_context"
+
+	"github.com/unik-cf/unik/src/cell/logs"
+)
+
+// TaskFailureReason is given to the BBS for a task placed on a unik cell.
+const TaskFailureReason = "unik cells run long-running processes only: tasks are not supported"
+
+// processor turns one container's state into BBS calls.
+type processor struct {
+	cellID     string
+	zone       string
+	stacks     rep.StackPathMap
+	bbs        bbs.InternalClient
+	executor   executor.Client
+	sender     logs.Sender
+	evacuation evacuation_context.EvacuationReporter
+	convert    rep.RunRequestConversionHelper
+
+	announced sync.Map // container guids whose replacement was requested (evacuation)
+}
+
+func newProcessor(cellID, zone string, stacks rep.StackPathMap, b bbs.InternalClient, ex executor.Client,
+	sender logs.Sender, ev evacuation_context.EvacuationReporter) *processor {
+	return &processor{cellID: cellID, zone: zone, stacks: stacks, bbs: b, executor: ex, sender: sender, evacuation: ev,
+		convert: rep.RunRequestConversionHelper{ECRHelper: ecrhelper.NewECRHelper()}}
+}
+
+// lrp is a container with its LRP keys.
+type lrp struct {
+	key      *models.ActualLRPKey
+	instance *models.ActualLRPInstanceKey
+	c        executor.Container
+}
+
+func (p *processor) process(logger lager.Logger, traceID string, c executor.Container) {
+	switch c.Tags[rep.LifecycleTag] {
+	case rep.LRPLifecycle:
+		p.processLRP(logger, traceID, c)
+	case rep.TaskLifecycle:
+		p.processTask(logger, traceID, c)
+	default:
+		logger.Error("unknown-lifecycle", fmt.Errorf("container %s has lifecycle %q", c.Guid, c.Tags[rep.LifecycleTag]))
+	}
+}
+
+func (p *processor) processLRP(logger lager.Logger, traceID string, c executor.Container) {
+	key, err := rep.ActualLRPKeyFromTags(c.Tags)
+	if err != nil {
+		logger.Error("bad-lrp-key", err)
+		return
+	}
+	instance, err := rep.ActualLRPInstanceKeyFromContainer(c, p.cellID)
+	if err != nil {
+		logger.Error("bad-instance-key", err)
+		return
+	}
+	l := lrp{key: key, instance: instance, c: c}
+	logger = logger.WithData(lager.Data{"process-guid": key.ProcessGuid, "index": key.Index, "state": c.State})
+	if p.evacuation.Evacuating() {
+		p.evacuate(logger, traceID, l)
+		return
+	}
+	switch c.State {
+	case executor.StateReserved:
+		p.start(logger, traceID, l)
+	case executor.StateInitializing, executor.StateCreated:
+		p.claim(logger, traceID, l)
+	case executor.StateRunning:
+		p.running(logger, traceID, l)
+	case executor.StateCompleted:
+		p.completed(logger, traceID, l)
+	}
+}
+
+// start claims a reserved instance and runs it.
+func (p *processor) start(logger lager.Logger, traceID string, l lrp) {
+	if !p.claim(logger, traceID, l) {
+		return
+	}
+	desired, err := p.bbs.DesiredLRPByProcessGuid(logger, traceID, l.key.ProcessGuid)
+	if err != nil {
+		logger.Error("fetch-desired-failed", err)
+		return
+	}
+	req, err := p.convert.NewRunRequestFromDesiredLRP(l.c.Guid, desired, l.key, l.instance, p.stacks, rep.LayeringModeSingleLayer)
+	if err != nil {
+		logger.Error("run-request-failed", err)
+		return
+	}
+	if err := p.executor.RunContainer(logger, traceID, &req); err != nil {
+		logger.Error("run-container-failed", err)
+		_ = p.bbs.RemoveActualLRP(logger, traceID, l.key, l.instance)
+	}
+}
+
+// claim tells the BBS this cell runs the instance; a refusal means it must not.
+func (p *processor) claim(logger lager.Logger, traceID string, l lrp) bool {
+	err := p.bbs.ClaimActualLRP(logger, traceID, l.key, l.instance)
+	if err == nil {
+		return true
+	}
+	logger.Info("claim-failed", lager.Data{"error": err.Error()})
+	if models.ConvertError(err).Type == models.Error_ActualLRPCannotBeClaimed {
+		_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+	}
+	return false
+}
+
+func (p *processor) running(logger lager.Logger, traceID string, l lrp) {
+	netInfo, err := rep.ActualLRPNetInfoFromContainer(l.c)
+	if err != nil {
+		logger.Error("net-info-failed", err)
+		return
+	}
+	err = p.bbs.StartActualLRP(logger, traceID, l.key, l.instance, netInfo, internalRoutes(l.c), l.c.MetricsConfig.Tags, l.c.Routable, p.zone)
+	if err != nil {
+		logger.Info("start-failed", lager.Data{"error": err.Error()})
+		if models.ConvertError(err).Type == models.Error_ActualLRPCannotBeStarted {
+			_ = p.executor.StopContainer(logger, traceID, l.c.Guid)
+		}
+	}
+}
+
+func (p *processor) completed(logger lager.Logger, traceID string, l lrp) {
+	if l.c.RunResult.Stopped {
+		if err := p.bbs.RemoveActualLRP(logger, traceID, l.key, l.instance); err != nil {
+			logger.Info("remove-failed", lager.Data{"error": err.Error()})
+		}
+	} else {
+		logger.Info("crashing", lager.Data{"reason": l.c.RunResult.FailureReason})
+		if err := p.bbs.CrashActualLRP(logger, traceID, l.key, l.instance, l.c.RunResult.FailureReason); err != nil {
+			logger.Info("crash-failed", lager.Data{"error": err.Error()})
+		}
+	}
+	_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+}
+
+// evacuate hands the instance over to another cell.
+func (p *processor) evacuate(logger lager.Logger, traceID string, l lrp) {
+	switch l.c.State {
+	case executor.StateReserved, executor.StateInitializing, executor.StateCreated:
+		if _, err := p.bbs.EvacuateClaimedActualLRP(logger, traceID, l.key, l.instance); err != nil {
+			logger.Error("evacuate-claimed-failed", err)
+		}
+		_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+	case executor.StateRunning:
+		netInfo, err := rep.ActualLRPNetInfoFromContainer(l.c)
+		if err != nil {
+			logger.Error("net-info-failed", err)
+			return
+		}
+		if _, seen := p.announced.LoadOrStore(l.c.Guid, true); !seen {
+			logs.Cell{Sender: p.sender, Config: l.c.LogConfig}.Info(
+				fmt.Sprintf("Cell %s requesting replacement for instance %s", p.cellID, l.instance.InstanceGuid))
+		}
+		keep, err := p.bbs.EvacuateRunningActualLRP(logger, traceID, l.key, l.instance, netInfo, internalRoutes(l.c),
+			l.c.MetricsConfig.Tags, l.c.Routable, p.zone)
+		if !keep {
+			_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+		} else if err != nil {
+			logger.Error("evacuate-running-failed", err)
+		}
+	case executor.StateCompleted:
+		var err error
+		if l.c.RunResult.Stopped {
+			_, err = p.bbs.EvacuateStoppedActualLRP(logger, traceID, l.key, l.instance)
+		} else {
+			_, err = p.bbs.EvacuateCrashedActualLRP(logger, traceID, l.key, l.instance, l.c.RunResult.FailureReason)
+		}
+		if err != nil {
+			logger.Error("evacuate-completed-failed", err)
+		}
+		_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+	}
+}
+
+// processTask fails a task placed here (unik cells run LRPs only) and drops its container.
+func (p *processor) processTask(logger lager.Logger, traceID string, c executor.Container) {
+	if c.State == executor.StateReserved {
+		if err := p.bbs.FailTask(logger, traceID, c.Guid, TaskFailureReason); err != nil {
+			logger.Error("fail-task-failed", err)
+		}
+	}
+	_ = p.executor.DeleteContainer(logger, traceID, c.Guid)
+}
+
+func internalRoutes(c executor.Container) []*models.ActualLRPInternalRoute {
+	out := []*models.ActualLRPInternalRoute{}
+	for _, r := range c.InternalRoutes {
+		out = append(out, &models.ActualLRPInternalRoute{Hostname: r.Hostname})
+	}
+	return out
+}
