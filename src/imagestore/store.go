@@ -1,12 +1,9 @@
 package imagestore
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,16 +109,11 @@ func (s Store) Get(name string) (Image, error) {
 
 // Verify re-hashes the payload and compares it with the recorded digest.
 func Verify(img Image) error {
-	f, err := os.Open(img.Payload)
+	got, err := image.FileDigest(img.Payload)
 	if err != nil {
 		return fmt.Errorf("%w: %s: payload: %v", ErrCorrupt, img.Name, err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("%w: %s: payload: %v", ErrCorrupt, img.Name, err)
-	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != img.Digest {
+	if got != img.Digest {
 		return fmt.Errorf("%w: %s: payload digest %s does not match the recorded %s (rebuild it with `unik build`)", ErrCorrupt, img.Name, got, img.Digest)
 	}
 	return nil

@@ -2,12 +2,9 @@ package imagecache
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +76,7 @@ func stagedImage(root string) (image.Result, string, error) {
 	if derr != nil {
 		return image.Result{}, "", derr
 	}
-	got, herr := fileDigest(payload)
+	got, herr := image.FileDigest(payload)
 	if herr != nil {
 		return image.Result{}, "", fmt.Errorf("%w: ./%s/%s: %v", droplet.ErrCorrupt, legacyDir, droplet.PayloadFile, herr)
 	}
@@ -87,19 +84,6 @@ func stagedImage(root string) (image.Result, string, error) {
 		return image.Result{}, "", fmt.Errorf("%w: payload digest %s does not match image.json's %s", droplet.ErrCorrupt, got, img.Digest)
 	}
 	return img.Result(), payload, nil
-}
-
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // stagingStartCommand reads start_command from ./staging_info.yml (JSON, as the buildpack

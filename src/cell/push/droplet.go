@@ -4,14 +4,13 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/unik-cf/unik/src/droplet"
 	"github.com/unik-cf/unik/src/image"
@@ -168,15 +167,8 @@ func tgz(root string, names []string, out string) error {
 	return f.Close()
 }
 
+// fileSHA256 is the hex sha256 of a file, as a Download action's checksum value.
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	d, err := image.FileDigest(path)
+	return strings.TrimPrefix(d, image.DigestPrefix), err
 }
