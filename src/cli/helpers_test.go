@@ -38,9 +38,9 @@ func repoRoot(t testing.TB) string {
 // vmHost is a private unik world for one test: its own state dir, bridge, table, subnet and
 // port range, so tests neither see nor disturb a real installation.
 type vmHost struct {
-	t     *testing.T
-	repo  string
-	env   map[string]string
+	t        *testing.T
+	repo     string
+	env      map[string]string
 	stateDir string
 }
 
