@@ -53,4 +53,3 @@ func qmpReply(r *bufio.Reader) error {
 		return nil
 	}
 }
-
