@@ -39,10 +39,9 @@ func qmpReply(r *bufio.Reader) error {
 			return err
 		}
 		var msg struct {
-			Return json.RawMessage            `json:"return"`
-			Error  *struct{ Desc string }     `json:"error"`
-			Event  string                     `json:"event"`
-			Extra  map[string]json.RawMessage `json:"-"`
+			Return json.RawMessage        `json:"return"`
+			Error  *struct{ Desc string } `json:"error"`
+			Event  string                 `json:"event"`
 		}
 		if json.Unmarshal(line, &msg) != nil || msg.Event != "" {
 			continue
