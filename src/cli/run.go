@@ -117,12 +117,17 @@ func waitHTTP(ctx context.Context, e *engine.Engine, id, url string, timeout tim
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(timeout)
 	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return e.Get(id)
-		}
 		info, gerr := e.Get(id)
+		if gerr == nil && info.State == engine.StateRunning {
+			// probe only once init reports the app started: an earlier probe to a guest
+			// that is not up yet leaves a failed ARP entry that costs about a second
+			resp, err := client.Get(url)
+			if err == nil {
+				resp.Body.Close()
+				return e.Get(id)
+			}
+			info, gerr = e.Get(id)
+		}
 		if gerr != nil {
 			return info, gerr
 		}
@@ -135,7 +140,7 @@ func waitHTTP(ctx context.Context, e *engine.Engine, id, url string, timeout tim
 		select {
 		case <-ctx.Done():
 			return info, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
