@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/unik-cf/unik/src/internal/filetree"
 	"io"
 	"net/http"
 	"net/netip"
@@ -369,23 +370,11 @@ func (r *runner) logs(id string) string {
 	return b.String()
 }
 
-// fixture writes files into a new directory; names starting with "x:" are executable.
+// fixture writes files into a new directory (see filetree.Write); "x:" names are executable.
 func fixture(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		mode := os.FileMode(0o644)
-		if n, ok := strings.CutPrefix(name, "x:"); ok {
-			name, mode = n, 0o755
-		}
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	filetree.Write(t, dir, files)
 	return dir
 }
 

@@ -2,10 +2,10 @@ package buildpack
 
 import (
 	"bytes"
+	"github.com/unik-cf/unik/src/internal/filetree"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 )
@@ -42,37 +42,22 @@ func staticELF(t *testing.T) string {
 	return elfPath
 }
 
-// files creates files under dir: "x:" marks executables, content "->T" a symlink to T,
-// "elf" the static program, a name ending in "/" a directory.
+// files creates files under dir as filetree.Write does; content "elf" is the static program.
 func files(t *testing.T, dir string, m map[string]string) string {
 	t.Helper()
+	rest := map[string]string{}
 	for name, content := range m {
-		mode := os.FileMode(0o644)
-		if n, ok := strings.CutPrefix(name, "x:"); ok {
-			name, mode = n, 0o755
+		if content != "elf" {
+			rest[name] = content
+			continue
 		}
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		switch {
-		case strings.HasSuffix(name, "/"):
-			err = os.MkdirAll(p, 0o755)
-		case strings.HasPrefix(content, "->"):
-			err = os.Symlink(content[2:], p)
-		case content == "elf":
-			var b []byte
-			if b, err = os.ReadFile(staticELF(t)); err == nil {
-				err = os.WriteFile(p, b, mode)
-			}
-		default:
-			err = os.WriteFile(p, []byte(content), mode)
-		}
+		b, err := os.ReadFile(staticELF(t))
 		if err != nil {
 			t.Fatal(err)
 		}
+		rest[name] = string(b)
 	}
+	filetree.Write(t, dir, rest)
 	return dir
 }
 

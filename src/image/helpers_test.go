@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/unik-cf/unik/src/internal/filetree"
 	"io"
 	"os"
 	"os/exec"
@@ -46,32 +47,10 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// writeFiles creates files under dir; a name ending in "/" is a directory, content "->x" a
-// symlink to x, and names of executables start with "x:".
+// writeFiles creates files under dir (see filetree.Write for the map's conventions).
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	for name, content := range files {
-		mode := os.FileMode(0o644)
-		if n, ok := strings.CutPrefix(name, "x:"); ok {
-			name, mode = n, 0o755
-		}
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		switch {
-		case strings.HasSuffix(name, "/"):
-			err = os.MkdirAll(p, 0o755)
-		case strings.HasPrefix(content, "->"):
-			err = os.Symlink(content[2:], p)
-		default:
-			err = os.WriteFile(p, []byte(content), mode)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	filetree.Write(t, dir, files)
 }
 
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
