@@ -85,9 +85,14 @@ func (p *processor) processLRP(logger lager.Logger, traceID string, c executor.C
 	}
 }
 
-// start claims a reserved instance and runs it.
+// start claims a reserved instance and runs it. A reservation whose claim fails for any
+// reason is deleted at once: nothing runs yet, its resources go back to the cell, and the BBS
+// places the instance again (convergence re-auctions an unclaimed ActualLRP). Keeping it would
+// retry the claim on every pass and hold the capacity until the reservation expired.
 func (p *processor) start(logger lager.Logger, traceID string, l lrp) {
-	if !p.claim(logger, traceID, l) {
+	if err := p.bbs.ClaimActualLRP(logger, traceID, l.key, l.instance); err != nil {
+		logger.Info("claim-failed", lager.Data{"error": err.Error()})
+		p.delete(logger, traceID, l.c.Guid)
 		return
 	}
 	desired, err := p.bbs.DesiredLRPByProcessGuid(logger, traceID, l.key.ProcessGuid)
@@ -102,21 +107,33 @@ func (p *processor) start(logger lager.Logger, traceID string, l lrp) {
 	}
 	if err := p.executor.RunContainer(logger, traceID, &req); err != nil {
 		logger.Error("run-container-failed", err)
-		_ = p.bbs.RemoveActualLRP(logger, traceID, l.key, l.instance)
+		if err := p.bbs.RemoveActualLRP(logger, traceID, l.key, l.instance); err != nil {
+			logger.Error("remove-failed", err) // convergence re-auctions the claimed instance
+		}
 	}
 }
 
-// claim tells the BBS this cell runs the instance; a refusal means it must not.
-func (p *processor) claim(logger lager.Logger, traceID string, l lrp) bool {
+// claim re-asserts that this cell runs a starting instance. A refusal (the instance is
+// another cell's now) or a missing ActualLRP (the LRP was deleted or scaled down) means it must
+// not run here: the container is deleted. Any other error (the BBS unreachable) keeps the VM:
+// the next pass claims again.
+func (p *processor) claim(logger lager.Logger, traceID string, l lrp) {
 	err := p.bbs.ClaimActualLRP(logger, traceID, l.key, l.instance)
 	if err == nil {
-		return true
+		return
 	}
 	logger.Info("claim-failed", lager.Data{"error": err.Error()})
-	if models.ConvertError(err).Type == models.Error_ActualLRPCannotBeClaimed {
-		_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+	switch models.ConvertError(err).Type {
+	case models.Error_ActualLRPCannotBeClaimed, models.Error_ResourceNotFound:
+		p.delete(logger, traceID, l.c.Guid)
 	}
-	return false
+}
+
+// delete drops a container; one already gone is what was wanted.
+func (p *processor) delete(logger lager.Logger, traceID, guid string) {
+	if err := p.executor.DeleteContainer(logger, traceID, guid); err != nil && err != executor.ErrContainerNotFound {
+		logger.Error("delete-container-failed", err, lager.Data{"guid": guid})
+	}
 }
 
 func (p *processor) running(logger lager.Logger, traceID string, l lrp) {
@@ -129,7 +146,9 @@ func (p *processor) running(logger lager.Logger, traceID string, l lrp) {
 	if err != nil {
 		logger.Info("start-failed", lager.Data{"error": err.Error()})
 		if models.ConvertError(err).Type == models.Error_ActualLRPCannotBeStarted {
-			_ = p.executor.StopContainer(logger, traceID, l.c.Guid)
+			if err := p.executor.StopContainer(logger, traceID, l.c.Guid); err != nil && err != executor.ErrContainerNotFound {
+				logger.Error("stop-container-failed", err)
+			}
 		}
 	}
 }
@@ -145,7 +164,7 @@ func (p *processor) completed(logger lager.Logger, traceID string, l lrp) {
 			logger.Info("crash-failed", lager.Data{"error": err.Error()})
 		}
 	}
-	_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+	p.delete(logger, traceID, l.c.Guid)
 }
 
 // evacuate hands the instance over to another cell.
@@ -155,7 +174,7 @@ func (p *processor) evacuate(logger lager.Logger, traceID string, l lrp) {
 		if _, err := p.bbs.EvacuateClaimedActualLRP(logger, traceID, l.key, l.instance); err != nil {
 			logger.Error("evacuate-claimed-failed", err)
 		}
-		_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+		p.delete(logger, traceID, l.c.Guid)
 	case executor.StateRunning:
 		netInfo, err := rep.ActualLRPNetInfoFromContainer(l.c)
 		if err != nil {
@@ -169,7 +188,7 @@ func (p *processor) evacuate(logger lager.Logger, traceID string, l lrp) {
 		keep, err := p.bbs.EvacuateRunningActualLRP(logger, traceID, l.key, l.instance, netInfo, internalRoutes(l.c),
 			l.c.MetricsConfig.Tags, l.c.Routable, p.zone)
 		if !keep {
-			_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+			p.delete(logger, traceID, l.c.Guid)
 		} else if err != nil {
 			logger.Error("evacuate-running-failed", err)
 		}
@@ -183,7 +202,7 @@ func (p *processor) evacuate(logger lager.Logger, traceID string, l lrp) {
 		if err != nil {
 			logger.Error("evacuate-completed-failed", err)
 		}
-		_ = p.executor.DeleteContainer(logger, traceID, l.c.Guid)
+		p.delete(logger, traceID, l.c.Guid)
 	}
 }
 
@@ -194,7 +213,7 @@ func (p *processor) processTask(logger lager.Logger, traceID string, c executor.
 			logger.Error("fail-task-failed", err)
 		}
 	}
-	_ = p.executor.DeleteContainer(logger, traceID, c.Guid)
+	p.delete(logger, traceID, c.Guid)
 }
 
 func internalRoutes(c executor.Container) []*models.ActualLRPInternalRoute {
