@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -38,9 +40,14 @@ func (e *Engine) chooseAccel(ctx context.Context, k kernel.Kernel) (hypervisor.A
 		return hypervisor.AccelTCG, fmt.Sprintf("/dev/kvm unusable: %v", err)
 	}
 	f.Close()
+	if reason := kvmCannotRunGuests(hostFacts{}); reason != "" {
+		return hypervisor.AccelTCG, reason
+	}
 	bootID, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	key := strings.TrimSpace(string(bootID)) + "|" + k.Name + "|" + e.cfg.QEMU
-	cache := filepath.Join(e.cfg.StateDir, "accel.json")
+	// one verdict file per key: hosts that alternate kernels (bench-boot) probe each once
+	sum := sha256.Sum256([]byte(key))
+	cache := filepath.Join(e.cfg.StateDir, "accel-"+hex.EncodeToString(sum[:8])+".json")
 	var c accelChoice
 	if b, err := os.ReadFile(cache); err == nil && json.Unmarshal(b, &c) == nil && c.Key == key {
 		return c.Accel, c.Reason
@@ -120,4 +127,43 @@ func initOnlyPayload(initPath, out string) error {
 // Accel tells which accelerator instances of kernel k get, and why.
 func (e *Engine) Accel(ctx context.Context, k kernel.Kernel) (hypervisor.Accel, string) {
 	return e.chooseAccel(ctx, k)
+}
+
+// hostFacts reads what tells, without booting anything, that KVM cannot run ordinary guests.
+// Its zero value reads the real host; tests point it at files of their own.
+type hostFacts struct {
+	CPUInfo   string // default /proc/cpuinfo
+	PVMModule string // default /sys/module/kvm_pvm
+}
+
+// kvmCannotRunGuests returns why KVM obviously cannot run an ordinary guest here, or "" when
+// only a smoke boot can tell: no vmx/svm CPU flag (no hardware virtualization, not even
+// nested), or a PVM KVM, which only runs PVM-enlightened guest kernels.
+func kvmCannotRunGuests(h hostFacts) string {
+	if h.CPUInfo == "" {
+		h.CPUInfo = "/proc/cpuinfo"
+	}
+	if h.PVMModule == "" {
+		h.PVMModule = "/sys/module/kvm_pvm"
+	}
+	if _, err := os.Stat(h.PVMModule); err == nil {
+		return "/dev/kvm is PVM (kvm_pvm is loaded), which runs only PVM-enlightened guest kernels"
+	}
+	info, err := os.ReadFile(h.CPUInfo)
+	if err != nil {
+		return "" // cannot tell: let the smoke boot decide
+	}
+	for _, line := range strings.Split(string(info), "\n") {
+		name, flags, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(name) != "flags" {
+			continue
+		}
+		for _, f := range strings.Fields(flags) {
+			if f == "vmx" || f == "svm" {
+				return ""
+			}
+		}
+		return "the CPU has no vmx or svm flag (no hardware virtualization here; on a cloud VM enable nested virtualization)"
+	}
+	return ""
 }
