@@ -3,12 +3,19 @@
 require_relative 'spec_helper'
 require 'open3'
 
-# manifests/operations/add-unik-cells.yml against the real cf-deployment v58 manifest, through
+# manifests/operations/add-unik-cells.yml against the real cf-deployment v58 manifest
+# (scripts/cf-deployment-file), through
 # the real `bosh int` (the CLI scripts/build-bosh-cli builds; UNIK_BOSH_CLI names it, else the
 # script is run). Fails, never skips, when the CLI or the fixture is missing.
 RSpec.describe 'manifests/operations/add-unik-cells.yml' do
-  fixtures = File.expand_path('../shared/fixtures', REPO_ROOT)
-  cf_deployment = File.join(fixtures, 'cf-deployment.yml')
+  # ../shared/fixtures beside the clone, else a pinned, checksummed download (the script)
+  def self.cf_deployment_file(name)
+    out, status = Open3.capture2(File.join(REPO_ROOT, 'scripts/cf-deployment-file'), name)
+    raise "scripts/cf-deployment-file #{name} failed: #{out}" unless status.success?
+
+    out.strip
+  end
+  cf_deployment = cf_deployment_file('cf-deployment.yml')
   ops_file = File.join(REPO_ROOT, 'manifests/operations/add-unik-cells.yml')
 
   def self.bosh_cli
@@ -132,7 +139,7 @@ RSpec.describe 'manifests/operations/add-unik-cells.yml' do
     end
 
     it 'keeps its stack mappings when applied after ops files that replace them (add-cflinuxfs5)' do
-      fs5 = File.join(fixtures, 'cf-deployment-ops-add-cflinuxfs5.yml')
+      fs5 = self.class.cf_deployment_file('cf-deployment-ops-add-cflinuxfs5.yml')
       both = self.class.manifest(cf_deployment, fs5, ops_file)
       cc = both['instance_groups'].find { |g| g['name'] == 'api' }['jobs'].find { |j| j['name'] == 'cloud_controller_ng' }
       expect(cc['properties']['cc']['diego']['lifecycle_bundles'].keys).to include('buildpack/unik', 'buildpack/cflinuxfs5')
