@@ -17,7 +17,7 @@ import (
 
 	"github.com/unik-cf/unik/src/cell/depot"
 	"github.com/unik-cf/unik/src/cell/imagecache"
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/engine"
 	"github.com/unik-cf/unik/src/imagestore"
 	"github.com/unik-cf/unik/src/network"

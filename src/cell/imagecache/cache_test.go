@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/unik-cf/unik/src/cell/imagecache"
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/imagestore"
 )
 

@@ -15,7 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/unik-cf/unik/src/cell"
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/engine"
 	"github.com/unik-cf/unik/src/imagestore"
 	"github.com/unik-cf/unik/src/network"

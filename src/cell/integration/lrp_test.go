@@ -13,7 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/push"
 )
 
 var _ = Describe("LRPs on unik cells", func() {

@@ -14,8 +14,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/unik-cf/unik/src/cell/localdiego"
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/localdiego"
+	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/kernel"
 )
 

@@ -13,7 +13,7 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/unik-cf/unik/src/cell/healthcheck"
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/cell/recipe"
 )
 

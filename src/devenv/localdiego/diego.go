@@ -16,7 +16,7 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/unik-cf/unik/src/cell/placement"
+	"github.com/unik-cf/unik/src/devenv/placement"
 )
 
 // Options of a local Diego. As root, PostgreSQL runs as the postgres user: every directory

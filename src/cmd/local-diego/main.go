@@ -17,7 +17,7 @@ import (
 
 	"code.cloudfoundry.org/lager/v3"
 
-	"github.com/unik-cf/unik/src/cell/localdiego"
+	"github.com/unik-cf/unik/src/devenv/localdiego"
 )
 
 func main() {

@@ -10,7 +10,7 @@ import (
 
 	"code.cloudfoundry.org/go-loggregator/v9/rpc/loggregator_v2"
 
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/push"
 )
 
 // Serve adds what people use next to a local Diego: a droplet server (for unik-push), app

@@ -23,8 +23,8 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
-	"github.com/unik-cf/unik/src/cell/localdiego"
-	"github.com/unik-cf/unik/src/cell/push"
+	"github.com/unik-cf/unik/src/devenv/localdiego"
+	"github.com/unik-cf/unik/src/devenv/push"
 )
 
 func main() {

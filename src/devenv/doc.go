@@ -1,0 +1,11 @@
+// Package devenv is the root of the development and test environment: what runs Cloud
+// Foundry's side of a unik cell on one machine, never shipped in the BOSH release.
+//
+//   - localdiego: PostgreSQL, locket and the BBS (real, built from the Go module proxy), a
+//     loggregator v2 ingress and N unik cells (scripts/local-diego, the cell integration suite)
+//   - placement: a stand-in for Diego's auctioneer, which cannot be built here
+//   - push: what Cloud Controller does for an app on the unik stack (droplet, DesireLRP)
+//
+// Their commands are under src/cmd (local-diego, unik-push, bench-cell). Production packages
+// never import anything below src/devenv.
+package devenv
