@@ -11,9 +11,9 @@
 //	logs         app stdout/stderr and lifecycle messages to loggregator v2
 //	reconcile    containers <-> BBS (the rep's generator/harmonizer, rewritten)
 //	presence     the cell's presence in locket
-//	placement    TEST-ONLY stand-in for the auctioneer (real rep client)
-//	localdiego   PostgreSQL + locket + BBS + ingress + placement + N cells on one machine
-//	push         droplets and CC-shaped DesiredLRPs for local Diego, tests, benchmark
+//
+// The development and test environment (local Diego, the auctioneer stand-in, a Cloud
+// Controller-like push) is apart, under src/devenv.
 //
 // Reused from Diego as they are: rep's handlers (the whole rep HTTP API), auctioncellrep
 // (State and Perform over the depot), evacuation (evacuator and shutdown cleanup),
