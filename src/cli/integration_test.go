@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/unik-cf/unik/src/kernel"
 )
 
 // These tests boot real microVMs (QEMU; TCG when KVM cannot run guests) through the unik
@@ -298,10 +300,7 @@ func (h *vmHost) assertNoLeftovers(ids map[string]bool) {
 }
 
 func fallbackKernel() (string, error) {
-	dirs, _ := filepath.Glob("/var/cache/unik/debian-cloud/*/kernel.json")
-	if c := os.Getenv("UNIK_CACHE_DIR"); c != "" {
-		dirs, _ = filepath.Glob(filepath.Join(c, "debian-cloud/*/kernel.json"))
-	}
+	dirs, _ := filepath.Glob(filepath.Join(kernel.DefaultCacheDir(), "debian-cloud/*/kernel.json"))
 	if len(dirs) == 0 {
 		return "", errors.New("no debian-cloud kernel in the cache")
 	}

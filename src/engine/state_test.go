@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,7 +63,7 @@ func TestRunSpecValidate(t *testing.T) {
 	}
 }
 
-func TestResolveRejectsPathsAndAmbiguity(t *testing.T) {
+func TestResolveRejectsMalformedRefs(t *testing.T) {
 	e, err := New(Config{StateDir: t.TempDir()}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +71,41 @@ func TestResolveRejectsPathsAndAmbiguity(t *testing.T) {
 	for _, ref := range []string{"", "../etc", "ABC", "0123456789abc"} {
 		if _, err := e.Resolve(ref); err == nil {
 			t.Errorf("Resolve(%q) accepted", ref)
+		}
+	}
+}
+
+func TestResolvePrefixes(t *testing.T) {
+	state := t.TempDir()
+	e, err := New(Config{StateDir: state}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"abc123000000", "abc124000000", "def000000000"} {
+		if err := os.Mkdir(filepath.Join(state, "instances", id), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		ref, want, err string
+	}{
+		{"abc123000000", "abc123000000", ""},
+		{"abc123", "abc123000000", ""},
+		{"d", "def000000000", ""},
+		{"abc12", "", "matches 2 instances"},
+		{"abc", "", "matches 2 instances"},
+		{"fff", "", "see `unik ps`"},
+	}
+	for _, tc := range cases {
+		got, err := e.Resolve(tc.ref)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrNoInstance) {
+				t.Errorf("Resolve(%q) = %q, %v; want an error with %q", tc.ref, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", tc.ref, got, err, tc.want)
 		}
 	}
 }

@@ -46,7 +46,7 @@ var _ = BeforeSuite(func() {
 	Expect(os.Geteuid()).To(Equal(0), "the unik cell integration suite must run as root (taps, a bridge and nftables per cell)")
 	_, err = localdiego.PostgresBinDir()
 	Expect(err).NotTo(HaveOccurred(), "PostgreSQL is required (Debian: apt-get install postgresql)")
-	_, err = kernel.Find("/var/cache/unik", "")
+	_, err = kernel.Find(kernel.DefaultCacheDir(), "")
 	Expect(err).NotTo(HaveOccurred(), "the guest kernel is missing: run scripts/setup")
 	_, err = os.Stat(filepath.Join(repo, "bin", "unik-init"))
 	Expect(err).NotTo(HaveOccurred(), "bin/unik-init is missing: run scripts/setup")

@@ -17,6 +17,7 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/unik-cf/unik/src/devenv/placement"
+	"github.com/unik-cf/unik/src/kernel"
 )
 
 // Options of a local Diego. As root, PostgreSQL runs as the postgres user: every directory
@@ -25,7 +26,7 @@ type Options struct {
 	Dir      string // everything of this run (configs, logs, databases, cell state)
 	Bin      Binaries
 	Repo     string // for bin/unik-init
-	CacheDir string // kernels; default /var/cache/unik
+	CacheDir string // kernels; default kernel.DefaultCacheDir() ($UNIK_CACHE_DIR or /var/cache/unik)
 	Cells    int
 	// NetPrefix names the cells' bridges and nftables tables: <prefix><n>. Default "ukc".
 	NetPrefix string
@@ -43,7 +44,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.CacheDir == "" {
-		o.CacheDir = "/var/cache/unik"
+		o.CacheDir = kernel.DefaultCacheDir()
 	}
 	if o.NetPrefix == "" {
 		o.NetPrefix = "ukc"
