@@ -13,8 +13,8 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/unik-cf/unik/src/cell/healthcheck"
-	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/cell/recipe"
+	"github.com/unik-cf/unik/src/devenv/push"
 )
 
 // runInfo converts a CC-like LRP as the rep does.
