@@ -168,12 +168,17 @@ func (r *Reconciler) residual(l *models.ActualLRP, evacuating bool) Operation {
 		if _, err := r.executor.GetContainer(logger, instance.InstanceGuid); err == nil {
 			return
 		}
+		// a failure is logged and left to the next bulk pass, which finds the instance again
 		if evacuating {
-			_ = r.bbs.RemoveEvacuatingActualLRP(logger, "", &key, &instance)
+			if err := r.bbs.RemoveEvacuatingActualLRP(logger, "", &key, &instance); err != nil {
+				logger.Error("remove-evacuating-failed", err)
+			}
 			return
 		}
 		logger.Info("removing")
-		_ = r.bbs.RemoveActualLRP(logger, "", &key, &instance)
+		if err := r.bbs.RemoveActualLRP(logger, "", &key, &instance); err != nil {
+			logger.Error("remove-failed", err)
+		}
 	}}
 }
 
@@ -183,6 +188,8 @@ func (r *Reconciler) residualTask(guid string) Operation {
 		if _, err := r.executor.GetContainer(logger, guid); err == nil {
 			return
 		}
-		_ = r.bbs.CompleteTask(logger, "", guid, r.cfg.CellID, true, "cell no longer has container", "")
+		if err := r.bbs.CompleteTask(logger, "", guid, r.cfg.CellID, true, "cell no longer has container", ""); err != nil {
+			logger.Error("complete-task-failed", err) // the next bulk pass tries again
+		}
 	}}
 }
