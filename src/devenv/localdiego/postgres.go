@@ -66,7 +66,13 @@ func StartPostgres(ctx context.Context, dir string, port int, databases ...strin
 	if err != nil {
 		return nil, err
 	}
-	if err := waitFor(ctx, p.proc, 30*time.Second, listening(fmt.Sprintf("127.0.0.1:%d", port))); err != nil {
+	// A listening socket is not readiness: while it recovers or starts up, the server accepts
+	// connections only to refuse them ("the database system is starting up"). pg_isready
+	// says when it accepts them.
+	ready := func() bool {
+		return exec.CommandContext(ctx, filepath.Join(bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).Run() == nil
+	}
+	if err := waitFor(ctx, p.proc, 60*time.Second, ready); err != nil {
 		p.Stop()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
