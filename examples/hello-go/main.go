@@ -3,6 +3,8 @@
 //	GET /              200 "hello from unik\n" plus instance information
 //	GET /env?name=X    the value of the environment variable X (404 if unset)
 //	GET /exit?code=N   answers, then exits with status N
+//
+// `hello-go once` prints one line and exits 0 instead (a one-off task, `cf run-task`).
 package main
 
 import (
@@ -14,6 +16,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "once" {
+		fmt.Println("hello-go: ran once")
+		return
+	}
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"

@@ -91,7 +91,12 @@
 //   - Resources: an allocation reserves the LRP's memory and disk against
 //     vm.memory_capacity_mb / disk_capacity_mb and one of max_containers; a VM gets at least
 //     64 MB (default_memory_mb when the LRP asks for none).
-//   - Tasks are not run: a task placed on a unik cell is failed with a reason.
+//   - Tasks (`cf run-task`) run as one-off VMs from the app's droplet, in both shapes Cloud
+//     Controller builds (the droplet downloaded at the head of the action, or given as an
+//     image layer), through the same image cache as LRPs: Running once the VM runs, Completed
+//     when the process ends, failed unless it exited 0 ("APP/TASK/<name>: Exited with status
+//     N"); CancelTask deletes the container and its VM. A task naming a result file is failed
+//     ("failed to fetch result...": a VM's files cannot be read once it has ended).
 //   - StopContainer returns at once; the VM gets SIGTERM (grace = graceful_shutdown_interval)
 //     and the container completes as stopped. DeleteContainer stops a running VM gracefully
 //     before removing it (evacuation hands over without cutting requests short).
@@ -106,6 +111,7 @@
 //	scripts/unik-push push examples/hello-go --name hello --instances 2
 //	scripts/unik-push app hello                           # state, cell, address; curl it
 //	scripts/unik-push scale hello 3; scripts/unik-push delete hello
+//	scripts/unik-push run-task hello --command "./hello-go once"; scripts/unik-push tasks hello
 //	go test ./src/cell/...                                # unit + integration (as root)
-//	scripts/bench-cell                                    # overhead, scale, crash latency
+//	scripts/bench-cell                                    # overhead, scale, crash latency, tasks
 package cell

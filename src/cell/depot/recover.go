@@ -60,7 +60,11 @@ func (d *Depot) Recover(logger lager.Logger) (int, error) {
 			if !alive {
 				reason = r.LogSource + ": the instance's VM disappeared while the cell was down"
 			}
-			c.Container.TransitionToComplete(true, reason, false)
+			if isTask(c.Container) && alive && succeeded(vm) {
+				c.Container.TransitionToComplete(false, "", false) // the task ended well while the cell was down
+			} else {
+				c.Container.TransitionToComplete(true, reason, false)
+			}
 		default: // Initializing, Created: the start was cut short
 			c.Container.TransitionToComplete(true, "the cell restarted while the instance was starting", false)
 		}
@@ -98,6 +102,15 @@ func (d *Depot) adopt(logger lager.Logger, c *container, vm engine.Info) {
 			return
 		}
 		d.followLogs(ctx, snapshot, vm.ID, spec.LogSource, true)
+		if isTask(snapshot) {
+			end, reason := d.waitEnd(ctx, vm.ID, spec.LogSource)
+			ok := ctx.Err() == nil && succeeded(end)
+			if ok {
+				reason = ""
+			}
+			d.complete(ctx, logger, "", snapshot.Guid, !ok, reason)
+			return
+		}
 		reason := d.watch(ctx, vm, spec, d.cellLog(snapshot))
 		d.finish(ctx, logger, "", snapshot.Guid, reason)
 	}()

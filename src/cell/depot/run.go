@@ -8,6 +8,7 @@ import (
 
 	"code.cloudfoundry.org/executor"
 	"code.cloudfoundry.org/lager/v3"
+	"code.cloudfoundry.org/rep"
 
 	"github.com/unik-cf/unik/src/cell/healthcheck"
 	"github.com/unik-cf/unik/src/cell/logs"
@@ -59,6 +60,10 @@ func (d *Depot) run(ctx context.Context, logger lager.Logger, traceID string, c 
 	}
 	cell.Info(fmt.Sprintf("Cell %s successfully created container for instance %s", d.cfg.CellID, guid))
 	d.followLogs(ctx, c, info.ID, spec.LogSource, false)
+	if isTask(c) {
+		d.runTask(ctx, logger, traceID, guid, info, spec)
+		return
+	}
 
 	cell.Info("Starting health monitoring of container")
 	if reason := d.waitHealthy(ctx, info, spec, cell); reason != "" {
@@ -129,10 +134,53 @@ func (d *Depot) failCreate(ctx context.Context, logger lager.Logger, traceID, gu
 	d.finish(ctx, logger, traceID, guid, err.Error())
 }
 
-// finish completes the container. Cases: the cell shuts down (nothing: the VM is adopted on
+// runTask follows a task's VM from boot to its end. A task is Running as soon as its VM runs
+// (a task has no health checks) and succeeds when its process exits 0; any other end fails it
+// with Diego's reason ("APP/TASK/<name>: Exited with status 3").
+func (d *Depot) runTask(ctx context.Context, logger lager.Logger, traceID, guid string, info engine.Info, spec recipe.Spec) {
+	if !d.running(traceID, guid) {
+		d.finish(ctx, logger, traceID, guid, "")
+		return
+	}
+	vm, reason := d.waitEnd(ctx, info.ID, spec.LogSource)
+	ok := ctx.Err() == nil && succeeded(vm)
+	if ok {
+		reason = ""
+	}
+	d.complete(ctx, logger, traceID, guid, !ok, reason)
+}
+
+func isTask(c executor.Container) bool { return c.Tags[rep.LifecycleTag] == rep.TaskLifecycle }
+
+// succeeded: the app exited by itself with status 0.
+func succeeded(vm engine.Info) bool {
+	return vm.State == engine.StateExited && vm.ExitCode != nil && *vm.ExitCode == 0
+}
+
+// waitEnd waits until the VM has ended and returns its last state and Diego's reason.
+func (d *Depot) waitEnd(ctx context.Context, id, source string) (engine.Info, string) {
+	for {
+		vm, err := d.engine.Get(id)
+		if reason, ended := endReason(vm, err, source); ended {
+			return vm, reason
+		}
+		select {
+		case <-ctx.Done():
+			return engine.Info{}, "canceled"
+		case <-time.After(d.cfg.WatchInterval):
+		}
+	}
+}
+
+// finish completes the container as failed with reason (or stopped, when a stop was asked).
+func (d *Depot) finish(ctx context.Context, logger lager.Logger, traceID, guid, reason string) {
+	d.complete(ctx, logger, traceID, guid, true, reason)
+}
+
+// complete completes the container. Cases: the cell shuts down (nothing: the VM is adopted on
 // restart), a delete is in progress (nothing: DeleteContainer cleans up), a stop was asked
 // (stop the VM, complete as stopped), else it failed with reason.
-func (d *Depot) finish(ctx context.Context, logger lager.Logger, traceID, guid, reason string) {
+func (d *Depot) complete(ctx context.Context, logger lager.Logger, traceID, guid string, failed bool, reason string) {
 	if d.base.Err() != nil {
 		return
 	}
@@ -161,12 +209,12 @@ func (d *Depot) finish(ctx context.Context, logger lager.Logger, traceID, guid, 
 		c.Container.RunResult.Stopped = true
 		c.Container.TransitionToComplete(false, "", false)
 	} else {
-		c.Container.TransitionToComplete(true, reason, false)
+		c.Container.TransitionToComplete(failed, reason, false)
 	}
 	_ = d.persist(c)
 	e := executor.NewContainerCompleteEvent(c.Container.Copy(), traceID)
 	d.mu.Unlock()
-	logger.Info("completed", lager.Data{"stopped": stopped, "reason": reason})
+	logger.Info("completed", lager.Data{"stopped": stopped, "failed": failed && !stopped, "reason": reason})
 	d.hub.emit(e)
 }
 

@@ -70,11 +70,15 @@ func FromRunInfo(ri executor.RunInfo) (Spec, error) {
 			return Spec{}, unsupported("cached dependency %q to %s: an instance's files all come from its droplet", d.Name, d.To)
 		}
 	}
-	droplet, err := setup(ri.Setup)
+	fromSetup, err := setup(ri.Setup)
 	if err != nil {
 		return Spec{}, err
 	}
-	run, notes, err := mainRun(ri.Action)
+	run, fromAction, notes, err := mainRun(ri.Action)
+	if err != nil {
+		return Spec{}, err
+	}
+	droplet, err := theDroplet(append(fromSetup, fromAction...))
 	if err != nil {
 		return Spec{}, err
 	}
@@ -89,20 +93,15 @@ func FromRunInfo(ri executor.RunInfo) (Spec, error) {
 	return s, nil
 }
 
-// setup finds the droplet's Download in the setup action.
-func setup(a *models.Action) (imagecache.Request, error) {
-	var found *models.DownloadAction
+// setup finds the droplet's Download in the setup action (an LRP's, or a task's image layer).
+func setup(a *models.Action) ([]*models.DownloadAction, error) {
+	var found []*models.DownloadAction
 	err := walk(a, func(a *models.Action) error {
 		switch {
 		case a.DownloadAction != nil:
-			d := a.DownloadAction
-			if path.Clean(d.To) == LifecycleDir {
-				return nil // the buildpack lifecycle: the guest init plays the launcher
+			if path.Clean(a.DownloadAction.To) != LifecycleDir { // the lifecycle: the guest init plays the launcher
+				found = append(found, a.DownloadAction)
 			}
-			if found != nil {
-				return unsupported("a second download (%s to %s): an instance's files all come from its droplet", redact(d.From), d.To)
-			}
-			found = d
 		case a.RunAction != nil:
 			return unsupported("a setup that runs %s: a unik image is immutable, nothing runs before the app", a.RunAction.Path)
 		case a.UploadAction != nil:
@@ -110,19 +109,31 @@ func setup(a *models.Action) (imagecache.Request, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return imagecache.Request{}, err
-	}
-	if found == nil {
-		return imagecache.Request{}, unsupported("no droplet: the setup downloads nothing to boot")
-	}
-	return imagecache.Request{URL: found.From, ChecksumAlgorithm: found.ChecksumAlgorithm,
-		ChecksumValue: found.ChecksumValue, CacheKey: found.CacheKey}, nil
+	return found, err
 }
 
-// mainRun finds the one process of the action.
-func mainRun(a *models.Action) (*models.RunAction, []string, error) {
+// theDroplet is the one droplet download of a run request: in the setup (an LRP, a task with
+// image layers) or before the Run in the action (a task as Cloud Controller builds it without
+// declarative asset downloads).
+func theDroplet(downloads []*models.DownloadAction) (imagecache.Request, error) {
+	switch len(downloads) {
+	case 0:
+		return imagecache.Request{}, unsupported("no droplet: the run request downloads nothing to boot")
+	case 1:
+	default:
+		d := downloads[1]
+		return imagecache.Request{}, unsupported("a second download (%s to %s): an instance's files all come from its droplet", redact(d.From), d.To)
+	}
+	d := downloads[0]
+	return imagecache.Request{URL: d.From, ChecksumAlgorithm: d.ChecksumAlgorithm,
+		ChecksumValue: d.ChecksumValue, CacheKey: d.CacheKey}, nil
+}
+
+// mainRun finds the one process of the action, and the droplet downloads that come before it
+// (a task's action is a serial download of the droplet, then the launcher's Run).
+func mainRun(a *models.Action) (*models.RunAction, []*models.DownloadAction, []string, error) {
 	var runs []*models.RunAction
+	var downloads []*models.DownloadAction
 	var notes []string
 	err := walk(a, func(a *models.Action) error {
 		switch {
@@ -130,8 +141,11 @@ func mainRun(a *models.Action) (*models.RunAction, []string, error) {
 			notes = append(notes, "SSH is not available on unik cells: the instance runs without diego-sshd")
 		case a.RunAction != nil:
 			runs = append(runs, a.RunAction)
+		case a.DownloadAction != nil && path.Clean(a.DownloadAction.To) == LifecycleDir:
+		case a.DownloadAction != nil && len(runs) == 0:
+			downloads = append(downloads, a.DownloadAction)
 		case a.DownloadAction != nil:
-			return unsupported("a download in the action (%s to %s): an instance's files all come from its droplet",
+			return unsupported("a download after the process starts (%s to %s): an instance's files all come from its droplet",
 				redact(a.DownloadAction.From), a.DownloadAction.To)
 		case a.UploadAction != nil:
 			return unsupported("an upload action")
@@ -140,14 +154,14 @@ func mainRun(a *models.Action) (*models.RunAction, []string, error) {
 	})
 	switch {
 	case err != nil:
-		return nil, nil, err
+		return nil, nil, nil, err
 	case len(runs) == 0:
-		return nil, nil, unsupported("the action runs no process")
+		return nil, nil, nil, unsupported("the action runs no process")
 	case len(runs) > 1:
-		return nil, nil, unsupported("the action runs %d processes (%s): a unik instance runs exactly one (no sidecars)",
+		return nil, nil, nil, unsupported("the action runs %d processes (%s): a unik instance runs exactly one (no sidecars)",
 			len(runs), runPaths(runs))
 	}
-	return runs[0], notes, nil
+	return runs[0], downloads, notes, nil
 }
 
 func runPaths(runs []*models.RunAction) string {

@@ -6,13 +6,21 @@
 // keeps only the newest pending one. Operations turn container states into BBS calls:
 //
 //	Reserved            -> ClaimActualLRP, DesiredLRPByProcessGuid, RunContainer
-//	Initializing/Created-> ClaimActualLRP
+//	                       (a failed claim, whatever the error: DeleteContainer)
+//	Initializing/Created-> ClaimActualLRP (refused or gone: DeleteContainer)
 //	Running             -> StartActualLRP (net info from the container)
 //	Completed, stopped  -> RemoveActualLRP, DeleteContainer
 //	Completed, failed   -> CrashActualLRP (the BBS applies its restart policy), DeleteContainer
 //	ActualLRP, no container -> RemoveActualLRP (and RemoveEvacuatingActualLRP)
 //
 // While the cell evacuates, the Evacuate* calls replace them and a Running container is
-// deleted once the BBS says its replacement runs elsewhere. Tasks are not run on unik cells:
-// a task placed here is failed with a reason.
+// deleted once the BBS says its replacement runs elsewhere. Tasks, as Diego's rep does:
+//
+//	Reserved..Running   -> StartTask; the first time: TaskByGuid, RunContainer (fails:
+//	                       CompleteTask failed "failed to run container"); cancelled or
+//	                       gone: DeleteContainer
+//	Completed           -> CompleteTask(failed, reason), DeleteContainer; a BBS that cannot
+//	                       be reached keeps the container for the next pass, so a task's
+//	                       real result is never replaced by "task container does not exist"
+//	Task, no container  -> CompleteTask failed "task container does not exist"
 package reconcile

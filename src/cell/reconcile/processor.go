@@ -15,9 +15,6 @@ import (
 	"github.com/unik-cf/unik/src/cell/logs"
 )
 
-// TaskFailureReason is given to the BBS for a task placed on a unik cell.
-const TaskFailureReason = "unik cells run long-running processes only: tasks are not supported"
-
 // processor turns one container's state into BBS calls.
 type processor struct {
 	cellID     string
@@ -206,14 +203,94 @@ func (p *processor) evacuate(logger lager.Logger, traceID string, l lrp) {
 	}
 }
 
-// processTask fails a task placed here (unik cells run LRPs only) and drops its container.
+// Reasons a task is completed with when the cell cannot run or report it (Diego's rep's).
+const (
+	TaskFailedToRunContainer = "failed to run container"
+	TaskInvalidTransition    = "invalid state transition"
+	TaskMissingContainer     = "task container does not exist"
+	TaskResultUnsupported    = "failed to fetch result: a unik instance's files cannot be read once its VM has ended"
+)
+
+// processTask drives a task's container through the BBS as Diego's rep does: a reserved or
+// active container (re)asserts StartTask and, the first time, runs; a completed one completes
+// the task (failed or not, with the reason) and is deleted.
 func (p *processor) processTask(logger lager.Logger, traceID string, c executor.Container) {
-	if c.State == executor.StateReserved {
-		if err := p.bbs.FailTask(logger, traceID, c.Guid, TaskFailureReason); err != nil {
-			logger.Error("fail-task-failed", err)
+	logger = logger.WithData(lager.Data{"task-guid": c.Guid, "state": c.State})
+	switch c.State {
+	case executor.StateReserved, executor.StateInitializing, executor.StateCreated, executor.StateRunning:
+		if p.startTask(logger, traceID, c.Guid) {
+			p.runTask(logger, traceID, c.Guid)
+		}
+	case executor.StateCompleted:
+		if p.completeTask(logger, traceID, c) {
+			p.delete(logger, traceID, c.Guid)
 		}
 	}
-	p.delete(logger, traceID, c.Guid)
+}
+
+// startTask tells the BBS this cell runs the task; true when it was not started before. A task
+// that was cancelled, completed or never existed loses its container.
+func (p *processor) startTask(logger lager.Logger, traceID, guid string) bool {
+	changed, err := p.bbs.StartTask(logger, traceID, guid, p.cellID)
+	if err != nil {
+		logger.Info("start-task-failed", lager.Data{"error": err.Error()})
+		switch models.ConvertError(err).Type {
+		case models.Error_InvalidStateTransition, models.Error_ResourceNotFound:
+			p.delete(logger, traceID, guid)
+		}
+		return false
+	}
+	return changed
+}
+
+func (p *processor) runTask(logger lager.Logger, traceID, guid string) {
+	task, err := p.bbs.TaskByGuid(logger, traceID, guid)
+	if err != nil {
+		logger.Error("fetch-task-failed", err)
+		return
+	}
+	req, err := p.convert.NewRunRequestFromTask(task, p.stacks, rep.LayeringModeSingleLayer)
+	if err != nil {
+		logger.Error("run-request-failed", err)
+		return
+	}
+	if err := p.executor.RunContainer(logger, traceID, &req); err != nil {
+		logger.Error("run-container-failed", err)
+		if err := p.bbs.CompleteTask(logger, traceID, guid, p.cellID, true, TaskFailedToRunContainer, ""); err != nil {
+			logger.Error("complete-task-failed", err)
+		}
+	}
+}
+
+// completeTask reports a completed container's result; false keeps the container for the next
+// pass (the BBS could not be told: deleting it now would turn the task's real result into
+// "task container does not exist").
+func (p *processor) completeTask(logger lager.Logger, traceID string, c executor.Container) bool {
+	if c.RunResult.Failed && c.RunResult.Retryable {
+		if err := p.bbs.RejectTask(logger, traceID, c.Guid, c.RunResult.FailureReason); err != nil {
+			logger.Error("reject-task-failed", err)
+		}
+		return true
+	}
+	failed, reason := c.RunResult.Failed, c.RunResult.FailureReason
+	if !failed && c.Tags[rep.ResultFileTag] != "" {
+		failed, reason = true, TaskResultUnsupported
+	}
+	err := p.bbs.CompleteTask(logger, traceID, c.Guid, p.cellID, failed, reason, "")
+	if err == nil {
+		return true
+	}
+	logger.Error("complete-task-failed", err)
+	switch models.ConvertError(err).Type {
+	case models.Error_InvalidStateTransition:
+		if err := p.bbs.CompleteTask(logger, traceID, c.Guid, p.cellID, true, TaskInvalidTransition, ""); err != nil {
+			logger.Error("complete-task-failed", err)
+		}
+		return true
+	case models.Error_ResourceNotFound:
+		return true
+	}
+	return false
 }
 
 func internalRoutes(c executor.Container) []*models.ActualLRPInternalRoute {

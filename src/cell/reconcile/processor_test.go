@@ -162,3 +162,104 @@ func TestRunningContainerStartRefused(t *testing.T) {
 		}
 	}
 }
+
+func taskContainer(state executor.State) executor.Container {
+	return executor.Container{Guid: "task-1", State: state, Tags: executor.Tags{
+		rep.LifecycleTag: rep.TaskLifecycle, rep.DomainTag: "cf-tasks"}}
+}
+
+// TestTaskStart: a reserved task is started in the BBS and run; a task the BBS will not start
+// (cancelled, gone) loses its container; an unreachable BBS changes nothing.
+func TestTaskStart(t *testing.T) {
+	task := &models.Task{TaskGuid: "task-1", Domain: "cf-tasks", TaskDefinition: &models.TaskDefinition{
+		RootFs: "preloaded:unik", Action: models.WrapAction(&models.RunAction{Path: "/bin/app", User: "vcap"})}}
+	cases := []struct {
+		name          string
+		changed       bool
+		err           error
+		runErr        error
+		runs, deletes bool
+		completes     bool // CompleteTask(failed) after a failed run
+	}{
+		{"started", true, nil, nil, true, false, false},
+		{"already started", false, nil, nil, false, false, false},
+		{"cancelled", false, models.NewTaskTransitionError(models.Task_Completed, models.Task_Running), nil, false, true, false},
+		{"gone", false, models.ErrResourceNotFound, nil, false, true, false},
+		{"bbs unreachable", false, errors.New("connection refused"), nil, false, false, false},
+		{"run fails", true, nil, executor.ErrContainerNotFound, true, false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newProcessorFakes()
+			f.bbs.StartTaskReturns(tc.changed, tc.err)
+			f.bbs.TaskByGuidReturns(task, nil)
+			f.executor.RunContainerReturns(tc.runErr)
+			f.proc.process(lagertest.NewTestLogger("test"), "trace", taskContainer(executor.StateReserved))
+			if got := f.executor.RunContainerCallCount() == 1; got != tc.runs {
+				t.Fatalf("ran %v, want %v", got, tc.runs)
+			}
+			if got := f.executor.DeleteContainerCallCount() == 1; got != tc.deletes {
+				t.Fatalf("deleted %v, want %v", got, tc.deletes)
+			}
+			if got := f.bbs.CompleteTaskCallCount() == 1; got != tc.completes {
+				t.Fatalf("completed %v, want %v", got, tc.completes)
+			}
+			if tc.completes {
+				_, _, _, cell, failed, reason, _ := f.bbs.CompleteTaskArgsForCall(0)
+				if cell != "cell-a" || !failed || reason != TaskFailedToRunContainer {
+					t.Fatalf("CompleteTask(%s, %v, %q)", cell, failed, reason)
+				}
+			}
+		})
+	}
+}
+
+// TestTaskComplete: a completed task container reports its result, then is deleted; when the
+// BBS cannot be told, the container stays for the next pass.
+func TestTaskComplete(t *testing.T) {
+	cases := []struct {
+		name       string
+		result     executor.ContainerRunResult
+		resultFile string
+		errs       []error // CompleteTask's answers, in order
+		wantCalls  int
+		failed     bool
+		reason     string
+		deletes    bool
+	}{
+		{"succeeded", executor.ContainerRunResult{}, "", []error{nil}, 1, false, "", true},
+		{"failed", executor.ContainerRunResult{Failed: true, FailureReason: "APP/TASK/t: Exited with status 3"}, "",
+			[]error{nil}, 1, true, "APP/TASK/t: Exited with status 3", true},
+		{"result file", executor.ContainerRunResult{}, "/tmp/result.json", []error{nil}, 1, true, TaskResultUnsupported, true},
+		{"bbs unreachable", executor.ContainerRunResult{}, "", []error{errors.New("connection refused")}, 1, false, "", false},
+		{"invalid transition", executor.ContainerRunResult{}, "", []error{models.NewTaskTransitionError(models.Task_Completed, models.Task_Running), nil}, 2, false, "", true},
+		{"gone", executor.ContainerRunResult{}, "", []error{models.ErrResourceNotFound}, 1, false, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newProcessorFakes()
+			for i, err := range tc.errs {
+				f.bbs.CompleteTaskReturnsOnCall(i, err)
+			}
+			c := taskContainer(executor.StateCompleted)
+			c.RunResult = tc.result
+			c.Tags[rep.ResultFileTag] = tc.resultFile
+			f.proc.process(lagertest.NewTestLogger("test"), "trace", c)
+			if f.bbs.CompleteTaskCallCount() != tc.wantCalls {
+				t.Fatalf("CompleteTask calls %d, want %d", f.bbs.CompleteTaskCallCount(), tc.wantCalls)
+			}
+			_, _, guid, cell, failed, reason, result := f.bbs.CompleteTaskArgsForCall(0)
+			if guid != "task-1" || cell != "cell-a" || failed != tc.failed || reason != tc.reason || result != "" {
+				t.Fatalf("CompleteTask(%s, %s, %v, %q, %q)", guid, cell, failed, reason, result)
+			}
+			if tc.wantCalls == 2 {
+				if _, _, _, _, failed, reason, _ := f.bbs.CompleteTaskArgsForCall(1); !failed || reason != TaskInvalidTransition {
+					t.Fatalf("second CompleteTask(%v, %q)", failed, reason)
+				}
+			}
+			if got := f.executor.DeleteContainerCallCount() == 1; got != tc.deletes {
+				t.Fatalf("deleted %v, want %v", got, tc.deletes)
+			}
+		})
+	}
+}

@@ -188,7 +188,7 @@ func (r *Reconciler) residualTask(guid string) Operation {
 		if _, err := r.executor.GetContainer(logger, guid); err == nil {
 			return
 		}
-		if err := r.bbs.CompleteTask(logger, "", guid, r.cfg.CellID, true, "cell no longer has container", ""); err != nil {
+		if err := r.bbs.CompleteTask(logger, "", guid, r.cfg.CellID, true, TaskMissingContainer, ""); err != nil {
 			logger.Error("complete-task-failed", err) // the next bulk pass tries again
 		}
 	}}

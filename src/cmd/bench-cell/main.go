@@ -5,7 +5,9 @@
 //     against the engine booting the same image to its first HTTP 200 (same kernel, same
 //     network mode), as a ratio of medians (goal <= 1.3x);
 //   - scale: one app from 1 to 10 instances on one cell, time until all are RUNNING;
-//   - crash: the app exits -> ActualLRPCrashedEvent from the BBS (goal < 2 s).
+//   - crash: the app exits -> ActualLRPCrashedEvent from the BBS (goal < 2 s);
+//   - task: DesireTask of the same droplet (`hello-go once`, as `cf run-task` would) -> the
+//     task Running in the BBS (its VM booted) -> Completed, beside the LRP start above.
 package main
 
 import (
@@ -46,6 +48,8 @@ type result struct {
 	Scale1To10MS   int64   `json:"scale_1_to_10_all_running_ms"`
 	Scale1To10HTTP int64   `json:"scale_1_to_10_all_answering_ms"`
 	CrashMS        []int64 `json:"crash_to_bbs_ms"`
+	TaskRunningMS  []int64 `json:"task_desire_to_running_ms"`
+	TaskDoneMS     []int64 `json:"task_desire_to_completed_ms"`
 	Accel          string  `json:"accel"`
 }
 
@@ -131,10 +135,16 @@ func run() error {
 	if res.CrashMS, err = b.crash(3); err != nil {
 		return err
 	}
+	say("tasks...")
+	if res.TaskRunningMS, res.TaskDoneMS, err = b.tasks(*rounds); err != nil {
+		return err
+	}
 	fmt.Printf("start (DesireLRP -> RUNNING -> HTTP 200), median of %d: cell %d ms, engine %d ms, ratio %.2fx (goal <= 1.3x); first start with a cold cache %d ms\n",
 		*rounds, median(res.StartCellMS), median(res.StartEngineMS), res.StartRatio, res.FirstStartMS)
 	fmt.Printf("scale 1 -> 10 on one cell: all RUNNING after %d ms, all answering after %d ms\n", res.Scale1To10MS, res.Scale1To10HTTP)
 	fmt.Printf("app exit -> CrashActualLRP in the BBS: %v ms (goal < 2000)\n", res.CrashMS)
+	fmt.Printf("task (DesireTask -> Running -> Completed), median of %d: running after %d ms, completed after %d ms; LRP start of the same droplet %d ms\n",
+		len(res.TaskDoneMS), median(res.TaskRunningMS), median(res.TaskDoneMS), median(res.StartCellMS))
 	fmt.Printf("accelerator: %s\n", res.Accel)
 	if *out != "" {
 		j, _ := json.MarshalIndent(res, "", "  ")
@@ -348,4 +358,43 @@ func engineStart(eng *engine.Engine, img imagestore.Image) (int64, string, error
 		time.Sleep(10 * time.Millisecond)
 	}
 	return 0, "", fmt.Errorf("the engine's instance did not answer")
+}
+
+// tasks desires n one-off tasks of the droplet, one after the other, and times each until the
+// BBS has it Running and then Completed (successfully).
+func (b *bench) tasks(n int) (running, done []int64, err error) {
+	for i := 0; i < n; i++ {
+		b.n++
+		guid := fmt.Sprintf("bench-task-%d", b.n)
+		def := push.TaskDefinition(push.App{Name: "bench-task"}, push.Task{Name: "once", Command: "./hello-go once"}, b.url, b.drop.SHA256)
+		t0 := time.Now()
+		if err := b.d.BBSClient.DesireTask(b.logger, "", guid, push.TaskDomain, def); err != nil {
+			return nil, nil, err
+		}
+		var r int64
+		for {
+			t, err := b.d.BBSClient.TaskByGuid(b.logger, "", guid)
+			if err != nil {
+				return nil, nil, err
+			}
+			if r == 0 && t.State >= models.Task_Running {
+				r = time.Since(t0).Milliseconds()
+			}
+			if t.State == models.Task_Completed {
+				if t.Failed {
+					return nil, nil, fmt.Errorf("task %s failed: %s", guid, t.FailureReason)
+				}
+				running, done = append(running, r), append(done, time.Since(t0).Milliseconds())
+				break
+			}
+			if time.Since(t0) > 2*time.Minute {
+				return nil, nil, fmt.Errorf("task %s did not complete within 2 minutes (state %s)", guid, t.State)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := b.d.BBSClient.ResolvingTask(b.logger, "", guid); err == nil {
+			_ = b.d.BBSClient.DeleteTask(b.logger, "", guid) // a failure only leaves a record the BBS expires
+		}
+	}
+	return running, done, nil
 }

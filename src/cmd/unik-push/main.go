@@ -7,6 +7,8 @@
 //	unik-push apps
 //	unik-push app hello          # instances: state, cell, address (curl it)
 //	unik-push scale hello 3
+//	unik-push run-task hello --command "./hello-go once" [--name migrate] [--memory 128]
+//	unik-push tasks hello        # the app's tasks: state, cell, failed, reason
 //	unik-push delete hello
 package main
 
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -36,7 +39,8 @@ func main() {
 
 func usage() error {
 	return fmt.Errorf("usage: unik-push [--dir LOCAL_DIEGO_DIR] push DIR --name NAME [--instances N] [--plain] [--memory MB] [--start-command CMD] [--health port|http|process] [--endpoint /path]\n" +
-		"       unik-push apps | app NAME | scale NAME N | delete NAME")
+		"       unik-push apps | app NAME | scale NAME N | delete NAME\n" +
+		"       unik-push run-task NAME --command CMD [--name TASK] [--memory MB] | tasks NAME")
 }
 
 func run(args []string) error {
@@ -84,6 +88,13 @@ func run(args []string) error {
 			return usage()
 		}
 		return del(logger, client, args[1])
+	case "run-task":
+		return runTask(logger, client, env, args[1:])
+	case "tasks":
+		if len(args) != 2 {
+			return usage()
+		}
+		return tasks(logger, client, args[1])
 	}
 	return usage()
 }
@@ -216,5 +227,98 @@ func del(logger lager.Logger, client bbs.Client, name string) error {
 		}
 	}
 	fmt.Printf("deleted %s\n", name)
+	return nil
+}
+
+// runTask desires a one-off task of a pushed app's droplet, as `cf run-task` makes Cloud
+// Controller do.
+func runTask(logger lager.Logger, client bbs.Client, env localdiego.Env, args []string) error {
+	if len(args) == 0 {
+		return usage()
+	}
+	appName := args[0]
+	fs := flag.NewFlagSet("run-task", flag.ContinueOnError)
+	command := fs.String("command", "", "the task's command (required)")
+	name := fs.String("name", "", "the task's name (default: a random one)")
+	memory := fs.Int("memory", 0, "memory, MB (default: the app's)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *command == "" {
+		return fmt.Errorf("run-task: --command is required")
+	}
+	guid := push.GUIDFor(appName)
+	lrps, err := push.Find(logger, client, guid)
+	if err != nil {
+		return err
+	}
+	if len(lrps) == 0 {
+		return fmt.Errorf("no app %s", appName)
+	}
+	droplet := firstDownload(lrps[0].Setup)
+	if droplet == nil {
+		return fmt.Errorf("app %s: its LRP downloads no droplet", appName)
+	}
+	taskGUID := push.GUIDFor(fmt.Sprintf("%s-task-%d", appName, time.Now().UnixNano()))
+	if *name == "" {
+		*name = taskGUID[:8]
+	}
+	def := push.TaskDefinition(push.App{Name: appName, GUID: guid}, push.Task{Name: *name, Command: *command, MemoryMB: *memory},
+		droplet.From, droplet.ChecksumValue)
+	if err := client.DesireTask(logger, "", taskGUID, push.TaskDomain, def); err != nil {
+		return err
+	}
+	fmt.Printf("desired task %s (guid %s) of %s; watch with: unik-push tasks %s\n", *name, taskGUID, appName, appName)
+	return nil
+}
+
+func tasks(logger lager.Logger, client bbs.Client, appName string) error {
+	ts, err := client.TasksWithFilter(logger, "", models.TaskFilter{Domain: push.TaskDomain})
+	if err != nil {
+		return err
+	}
+	guid := push.GUIDFor(appName)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "TASK\tGUID\tSTATE\tCELL\tFAILED\tREASON")
+	for _, t := range ts {
+		if t.LogGuid != guid {
+			continue
+		}
+		name := strings.TrimPrefix(runSource(t.Action), "APP/TASK/")
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", name, t.TaskGuid, t.State, t.CellId, t.Failed, t.FailureReason)
+	}
+	return w.Flush()
+}
+
+// runSource is the log source of the task's Run (APP/TASK/<name>).
+func runSource(a *models.Action) string {
+	switch {
+	case a == nil:
+		return ""
+	case a.RunAction != nil:
+		return a.RunAction.LogSource
+	case a.SerialAction != nil:
+		for _, c := range a.SerialAction.Actions {
+			if s := runSource(c); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+func firstDownload(a *models.Action) *models.DownloadAction {
+	switch {
+	case a == nil:
+		return nil
+	case a.DownloadAction != nil:
+		return a.DownloadAction
+	case a.SerialAction != nil:
+		for _, c := range a.SerialAction.Actions {
+			if d := firstDownload(c); d != nil {
+				return d
+			}
+		}
+	}
 	return nil
 }
