@@ -2,7 +2,10 @@ module github.com/unik-cf/unik
 
 go 1.26.8
 
-require golang.org/x/sys v0.47.0
+require (
+	golang.org/x/crypto v0.54.0
+	golang.org/x/sys v0.47.0
+)
 
 require (
 	code.cloudfoundry.org/cfhttp/v2 v2.72.0 // indirect

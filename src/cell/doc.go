@@ -78,8 +78,13 @@
 //   - An action tree the cell cannot honour fails the instance with a reason naming it:
 //     more than one process (sidecars), volume mounts, a setup or monitor that runs
 //     programs, downloads other than the droplet (and the lifecycle to /tmp/lifecycle,
-//     which is ignored), uploads. diego-sshd is skipped with a CELL log message (no SSH into
-//     microVMs). Readiness checks are ignored (instances are routable once healthy).
+//     which is ignored), uploads. Readiness checks are ignored (instances are routable once
+//     healthy).
+//   - cf ssh: diego-sshd's Run is not run; its -address, -hostKey and -authorizedKey go to the
+//     guest init (in the config segment, never a command line), which serves what a shell-less
+//     instance can honour: port forwarding (cf ssh -N -L) with the authorized key; a session
+//     gets "no shell" on stderr and exit status 1. Without keys, a CELL log line says why
+//     there is no SSH.
 //   - Health: the CheckDefinition when it has checks, else the monitor's healthcheck runs
 //     (-port, -uri, -timeout), else "Running once the app has started". Probes go from the
 //     host to the VM's address (or the forwarded port in user-mode networking), every 50ms

@@ -68,6 +68,8 @@ type RunSpec struct {
 	// it returns are added after Env. It serves variables that name the instance's own
 	// addresses (Cloud Foundry's CF_INSTANCE_IP, CF_INSTANCE_PORT...).
 	EnvFor func(network.Attachment) []string
+	// SSH, when set, has the guest init serve port forwarding (cf ssh -L) with these keys.
+	SSH *guestinit.SSHConfig
 }
 
 // Validate names the first bad field.
@@ -150,7 +152,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 		}
 		env = append(env[:len(env):len(env)], extra...)
 	}
-	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS}
+	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS, SSH: spec.SSH}
 	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, cfg); err != nil {
 		return Info{}, fmt.Errorf("run: initrd: %w", err)
 	}

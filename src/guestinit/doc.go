@@ -14,7 +14,8 @@
 //
 //	mount /proc /sys /dev /dev/shm /run -> load kernel modules (fallback kernels only)
 //	-> read manifest and config -> hostname, lo, eth0, default route, resolv.conf
-//	-> open ports -> start the app as vcap (setsid, no shell: package startcmd)
+//	-> open ports -> [serve port forwarding over SSH when the config asks (cf ssh -L)]
+//	-> start the app as vcap (setsid, no shell: package startcmd)
 //	-> reap every child; on "stop": SIGTERM, SIGKILL after the grace period
 //	-> app exits: kill what is left, report {"event":"exited","exit_code":N}, reboot
 //

@@ -62,6 +62,7 @@ func run(console io.Writer) int {
 	if err := setupSystem(cfg); err != nil {
 		return status.fail(console, err)
 	}
+	startSSH(cfg.SSH, console)
 	app, err := startApp(m, cfg, ports)
 	if err != nil {
 		return status.fail(console, err)

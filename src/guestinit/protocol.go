@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 )
 
@@ -38,6 +39,8 @@ type Config struct {
 	Env         []string   `json:"env,omitempty"` // "NAME=value", applied over the image's defaults
 	Network     *NetConfig `json:"network,omitempty"`
 	StopGraceMS int        `json:"stop_grace_ms,omitempty"` // SIGTERM to SIGKILL; default 10000
+	// SSH, when set, serves port forwarding the way diego-sshd would (cf ssh -L); see SSHServer.
+	SSH *SSHConfig `json:"ssh,omitempty"`
 }
 
 // NetConfig is the guest side of a network attachment.
@@ -65,6 +68,14 @@ func (c Config) Validate() error {
 	}
 	if c.StopGraceMS < 0 {
 		return fmt.Errorf("config: stop_grace_ms must not be negative")
+	}
+	if c.SSH != nil {
+		if _, _, err := net.SplitHostPort(c.SSH.Address); err != nil {
+			return fmt.Errorf("config: ssh address %q: %w", c.SSH.Address, err)
+		}
+		if c.SSH.HostKey == "" || c.SSH.AuthorizedKey == "" {
+			return fmt.Errorf("config: ssh needs a host key and an authorized key")
+		}
 	}
 	return nil
 }

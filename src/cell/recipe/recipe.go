@@ -12,6 +12,7 @@ import (
 
 	"github.com/unik-cf/unik/src/cell/healthcheck"
 	"github.com/unik-cf/unik/src/cell/imagecache"
+	"github.com/unik-cf/unik/src/guestinit"
 )
 
 // Paths of the buildpack lifecycle inside a Diego container, as Cloud Controller names them.
@@ -46,7 +47,10 @@ type Spec struct {
 	// any while Running crashes it. None: Running as soon as the app has started.
 	Checks       []healthcheck.Check
 	StartTimeout time.Duration
-	// Notes are things deliberately not done (an SSH daemon...), for the app's log.
+	// SSH is diego-sshd's configuration when the action runs it (CC does unless SSH is
+	// disabled): the guest init serves port forwarding with these keys.
+	SSH *guestinit.SSHConfig
+	// Notes are things deliberately not done, for the app's log.
 	Notes []string
 }
 
@@ -74,9 +78,15 @@ func FromRunInfo(ri executor.RunInfo) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	run, fromAction, notes, err := mainRun(ri.Action)
+	run, fromAction, sshd, err := mainRun(ri.Action)
 	if err != nil {
 		return Spec{}, err
+	}
+	var notes []string
+	if sshd != nil {
+		if s.SSH, err = sshConfig(sshd); err != nil {
+			notes = append(notes, "SSH is not available for this instance: "+err.Error())
+		}
 	}
 	droplet, err := theDroplet(append(fromSetup, fromAction...))
 	if err != nil {
@@ -131,14 +141,14 @@ func theDroplet(downloads []*models.DownloadAction) (imagecache.Request, error) 
 
 // mainRun finds the one process of the action, and the droplet downloads that come before it
 // (a task's action is a serial download of the droplet, then the launcher's Run).
-func mainRun(a *models.Action) (*models.RunAction, []*models.DownloadAction, []string, error) {
+func mainRun(a *models.Action) (*models.RunAction, []*models.DownloadAction, *models.RunAction, error) {
 	var runs []*models.RunAction
 	var downloads []*models.DownloadAction
-	var notes []string
+	var sshd *models.RunAction
 	err := walk(a, func(a *models.Action) error {
 		switch {
 		case a.RunAction != nil && a.RunAction.Path == SSHD:
-			notes = append(notes, "SSH is not available on unik cells: the instance runs without diego-sshd")
+			sshd = a.RunAction
 		case a.RunAction != nil:
 			runs = append(runs, a.RunAction)
 		case a.DownloadAction != nil && path.Clean(a.DownloadAction.To) == LifecycleDir:
@@ -161,7 +171,31 @@ func mainRun(a *models.Action) (*models.RunAction, []*models.DownloadAction, []s
 		return nil, nil, nil, unsupported("the action runs %d processes (%s): a unik instance runs exactly one (no sidecars)",
 			len(runs), runPaths(runs))
 	}
-	return runs[0], downloads, notes, nil
+	return runs[0], downloads, sshd, nil
+}
+
+// sshConfig reads diego-sshd's flags as Cloud Controller gives them: -address, -hostKey,
+// -authorizedKey (the others, -inheritDaemonEnv and -logLevel, mean nothing without a shell).
+func sshConfig(r *models.RunAction) (*guestinit.SSHConfig, error) {
+	c := &guestinit.SSHConfig{Address: "0.0.0.0:2222"}
+	for _, a := range r.Args {
+		name, value, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "address":
+			c.Address = value
+		case "hostKey":
+			c.HostKey = value
+		case "authorizedKey":
+			c.AuthorizedKey = value
+		}
+	}
+	if c.HostKey == "" || c.AuthorizedKey == "" {
+		return nil, fmt.Errorf("diego-sshd was given no host key or no authorized key")
+	}
+	if err := (guestinit.Config{InstanceID: "x", SSH: c}).Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func runPaths(runs []*models.RunAction) string {

@@ -53,8 +53,23 @@ func TestCloudControllerRecipe(t *testing.T) {
 	if len(s.Ports) != 2 || s.Ports[0] != 8080 || s.Ports[1] != 2222 {
 		t.Errorf("ports = %v", s.Ports)
 	}
-	if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "SSH") {
-		t.Errorf("notes = %v: the skipped diego-sshd must be said", s.Notes)
+	if len(s.Notes) != 0 || s.SSH == nil || s.SSH.Address != "0.0.0.0:2222" ||
+		!strings.Contains(s.SSH.HostKey, "PRIVATE KEY") || !strings.HasPrefix(s.SSH.AuthorizedKey, "ssh-rsa ") {
+		t.Errorf("notes %v, ssh %+v: diego-sshd's keys become the guest's ssh config", s.Notes, s.SSH)
+	}
+	// diego-sshd without keys: no SSH, and the app's log says why
+	lrp := ccLRP()
+	for _, a := range lrp.Action.CodependentAction.Actions {
+		if r := a.RunAction; r != nil && r.Path == recipe.SSHD {
+			r.Args = []string{"-address=0.0.0.0:2222"}
+		}
+	}
+	noKeys, err := recipe.FromRunInfo(runInfo(t, lrp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if noKeys.SSH != nil || len(noKeys.Notes) != 1 || !strings.Contains(noKeys.Notes[0], "no host key") {
+		t.Errorf("without keys: ssh %+v, notes %v", noKeys.SSH, noKeys.Notes)
 	}
 	env := map[string]string{}
 	for _, kv := range s.Env {

@@ -33,7 +33,9 @@ type App struct {
 	RootFS            string            // default preloaded:unik
 	PlacementTags     []string
 	SSH               bool // CC's default enables SSH: a diego-sshd Run and port 2222
-	Org, Space        string
+	// SSHKeys are diego-sshd's keys when SSH is on; nil: generated for the LRP.
+	SSHKeys    *SSHKeys
+	Org, Space string
 }
 
 func randomGUID() string {
@@ -112,9 +114,18 @@ func DesiredLRP(a App, dropletURL, dropletSHA256 string) *models.DesiredLRP {
 	})}
 	ports := append([]uint32(nil), a.Ports...)
 	if a.SSH {
+		args := []string{"-address=0.0.0.0:2222"}
+		keys := a.SSHKeys
+		if keys == nil {
+			if k, err := NewSSHKeys(); err == nil { // crypto/rand cannot fail on Linux
+				keys = &k
+			}
+		}
+		if keys != nil {
+			args = append(args, "-hostKey="+keys.HostKeyPEM, "-authorizedKey="+keys.AuthorizedKey)
+		}
 		actions = append(actions, models.WrapAction(&models.RunAction{User: "vcap", Path: "/tmp/lifecycle/diego-sshd",
-			Args: []string{"-address=0.0.0.0:2222", "-inheritDaemonEnv", "-logLevel=fatal"}, Env: env, LogSource: "SSHD",
-			ResourceLimits: limits}))
+			Args: append(args, "-inheritDaemonEnv", "-logLevel=fatal"), Env: env, LogSource: "SSHD", ResourceLimits: limits}))
 		ports = append(ports, 2222)
 	}
 	lrp := &models.DesiredLRP{
