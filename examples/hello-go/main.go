@@ -3,6 +3,9 @@
 //	GET /              200 "hello from unik\n" plus instance information
 //	GET /env?name=X    the value of the environment variable X (404 if unset)
 //	GET /exit?code=N   answers, then exits with status N
+//	GET /ready         200 once ready, 503 before (readiness checks); the app starts ready
+//	                   unless $START_UNREADY is set
+//	GET /ready/on, /ready/off   make it ready, or not
 //
 // `hello-go once` prints one line and exits 0 instead (a one-off task, `cf run-task`).
 package main
@@ -12,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +32,19 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", hello)
 	mux.HandleFunc("GET /env", env)
+	var ready atomic.Bool
+	ready.Store(os.Getenv("START_UNREADY") == "")
+	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /ready/{state}", func(w http.ResponseWriter, r *http.Request) {
+		ready.Store(r.PathValue("state") == "on")
+		fmt.Fprintf(w, "ready: %v\n", ready.Load())
+	})
 	mux.HandleFunc("GET /exit", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.URL.Query().Get("code"))
 		if err != nil || code < 0 || code > 255 {

@@ -78,8 +78,12 @@
 //   - An action tree the cell cannot honour fails the instance with a reason naming it:
 //     more than one process (sidecars), volume mounts, a setup or monitor that runs
 //     programs, downloads other than the droplet (and the lifecycle to /tmp/lifecycle,
-//     which is ignored), uploads. Readiness checks are ignored (instances are routable once
-//     healthy).
+//     which is ignored), uploads.
+//   - Readiness: without readiness_checks an instance is routable once healthy; with them it
+//     is Running but not routable until they pass (probed every 500ms), then routable until
+//     one fails (probed at the check's interval_ms), and so on; each change is a running
+//     event and a StartActualLRP with the new routable, so the route-emitter follows.
+//     Liveness checks are probed at their interval_ms (default 30s).
 //   - cf ssh: diego-sshd's Run is not run; its -address, -hostKey and -authorizedKey go to the
 //     guest init (in the config segment, never a command line), which serves what a shell-less
 //     instance can honour: port forwarding (cf ssh -N -L) with the authorized key; a session

@@ -49,9 +49,12 @@ type Config struct {
 	StopGrace       time.Duration // SIGTERM to SIGKILL in the guest; default 10s
 
 	StartupInterval  time.Duration // between health probes until healthy; default 50ms
-	LivenessInterval time.Duration // between health probes once healthy; default 30s
-	WatchInterval    time.Duration // how often a VM's state is read; default 200ms
-	ReservedExpiry   time.Duration // a Reserved container not run by then is deleted; default 1m
+	LivenessInterval time.Duration // between health probes once healthy (a check's interval_ms wins); default 30s
+	// ReadinessInterval: between readiness probes while not ready; default 500ms (Diego's
+	// unhealthy monitoring interval). Once ready, the checks' interval_ms or LivenessInterval.
+	ReadinessInterval time.Duration
+	WatchInterval     time.Duration // how often a VM's state is read; default 200ms
+	ReservedExpiry    time.Duration // a Reserved container not run by then is deleted; default 1m
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +66,7 @@ func (c Config) withDefaults() Config {
 	def(&c.StopGrace, 10*time.Second)
 	def(&c.StartupInterval, 50*time.Millisecond)
 	def(&c.LivenessInterval, 30*time.Second)
+	def(&c.ReadinessInterval, 500*time.Millisecond)
 	def(&c.WatchInterval, 200*time.Millisecond)
 	def(&c.ReservedExpiry, time.Minute)
 	if c.DefaultMemoryMB <= 0 {

@@ -111,6 +111,13 @@ func (d *Depot) adopt(logger lager.Logger, c *container, vm engine.Info) {
 			d.complete(ctx, logger, "", snapshot.Guid, !ok, reason)
 			return
 		}
+		if len(spec.Readiness) > 0 {
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				d.followReadiness(ctx, logger, "", snapshot.Guid, vm, spec, snapshot.Routable)
+			}()
+		}
 		reason := d.watch(ctx, vm, spec, d.cellLog(snapshot))
 		d.finish(ctx, logger, "", snapshot.Guid, reason)
 	}()

@@ -73,11 +73,18 @@ func (d *Depot) run(ctx context.Context, logger lager.Logger, traceID string, c 
 		d.finish(ctx, logger, traceID, guid, reason)
 		return
 	}
-	if !d.running(traceID, guid) {
+	if !d.running(traceID, guid, len(spec.Readiness) == 0) {
 		d.finish(ctx, logger, traceID, guid, "")
 		return
 	}
 	cell.Info("Container became healthy")
+	if len(spec.Readiness) > 0 {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.followReadiness(ctx, logger, traceID, guid, info, spec, false)
+		}()
+	}
 	reason := d.watch(ctx, info, spec, cell)
 	d.finish(ctx, logger, traceID, guid, reason)
 }
@@ -109,8 +116,9 @@ func (d *Depot) created(guid string, info engine.Info, imageSize int64, logSourc
 	return true
 }
 
-// running moves the container to Running and emits the event; false if it is no longer Created.
-func (d *Depot) running(traceID, guid string) bool {
+// running moves the container to Running (routable, unless readiness checks decide it) and
+// emits the event; false if it is no longer Created.
+func (d *Depot) running(traceID, guid string, routable bool) bool {
 	d.mu.Lock()
 	c, ok := d.containers[guid]
 	if !ok || c.stopRequested || c.deleting || c.Container.State != executor.StateCreated {
@@ -118,7 +126,7 @@ func (d *Depot) running(traceID, guid string) bool {
 		return false
 	}
 	c.Container.State = executor.StateRunning
-	c.Container.Routable = true
+	c.Container.Routable = routable
 	_ = d.persist(c)
 	e := executor.NewContainerRunningEvent(c.Container.Copy(), traceID)
 	d.mu.Unlock()
@@ -138,7 +146,7 @@ func (d *Depot) failCreate(ctx context.Context, logger lager.Logger, traceID, gu
 // (a task has no health checks) and succeeds when its process exits 0; any other end fails it
 // with Diego's reason ("APP/TASK/<name>: Exited with status 3").
 func (d *Depot) runTask(ctx context.Context, logger lager.Logger, traceID, guid string, info engine.Info, spec recipe.Spec) {
-	if !d.running(traceID, guid) {
+	if !d.running(traceID, guid, false) { // a task is never routed
 		d.finish(ctx, logger, traceID, guid, "")
 		return
 	}
@@ -266,7 +274,8 @@ func (d *Depot) waitHealthy(ctx context.Context, info engine.Info, spec recipe.S
 // watch follows a healthy instance until it ends or fails its checks; it returns the reason.
 func (d *Depot) watch(ctx context.Context, info engine.Info, spec recipe.Spec, cell logs.Cell) string {
 	target := targetOf(info)
-	nextCheck := time.Now().Add(d.cfg.LivenessInterval)
+	every := healthcheck.Every(spec.Checks, d.cfg.LivenessInterval)
+	nextCheck := time.Now().Add(every)
 	for {
 		select {
 		case <-ctx.Done():
@@ -280,7 +289,7 @@ func (d *Depot) watch(ctx context.Context, info engine.Info, spec recipe.Spec, c
 		if len(spec.Checks) == 0 || time.Now().Before(nextCheck) {
 			continue
 		}
-		nextCheck = time.Now().Add(d.cfg.LivenessInterval)
+		nextCheck = time.Now().Add(every)
 		if err := healthcheck.ProbeAll(ctx, spec.Checks, target); err != nil && ctx.Err() == nil {
 			// One retry: a probe can time out on a loaded host without the app being unhealthy.
 			time.Sleep(time.Second)

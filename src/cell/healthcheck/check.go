@@ -29,6 +29,9 @@ type Check struct {
 	Port    uint16        // the instance's (guest) port
 	Path    string        // HTTP only; default "/"
 	Timeout time.Duration // of one probe; 0 = DefaultTimeout
+	// Interval between probes once healthy (liveness) or ready (readiness): the check's
+	// interval_ms; 0 = the cell's default.
+	Interval time.Duration
 }
 
 // String names the check for logs.
@@ -134,4 +137,19 @@ func StartupFailure(timeout time.Duration, last error) string {
 // LivenessFailure is the crash reason of an instance that stopped answering its checks.
 func LivenessFailure(err error) string {
 	return fmt.Sprintf("Instance became unhealthy: %s", err)
+}
+
+// Every is the interval of a set of checks probed together: the shortest a check asks for,
+// or def when none asks.
+func Every(checks []Check, def time.Duration) time.Duration {
+	every := time.Duration(0)
+	for _, c := range checks {
+		if c.Interval > 0 && (every == 0 || c.Interval < every) {
+			every = c.Interval
+		}
+	}
+	if every == 0 {
+		return def
+	}
+	return every
 }

@@ -14,18 +14,7 @@ import (
 // else the monitor action (CC's /tmp/lifecycle/healthcheck runs).
 func checks(def *models.CheckDefinition, monitor *models.Action) ([]healthcheck.Check, error) {
 	if def != nil && len(def.Checks) > 0 {
-		var out []healthcheck.Check
-		for _, c := range def.Checks {
-			switch {
-			case c.HttpCheck != nil:
-				out = append(out, healthcheck.Check{Kind: healthcheck.HTTP, Port: uint16(c.HttpCheck.Port),
-					Path: c.HttpCheck.Path, Timeout: time.Duration(c.HttpCheck.RequestTimeoutMs) * time.Millisecond})
-			case c.TcpCheck != nil:
-				out = append(out, healthcheck.Check{Kind: healthcheck.TCP, Port: uint16(c.TcpCheck.Port),
-					Timeout: time.Duration(c.TcpCheck.ConnectTimeoutMs) * time.Millisecond})
-			}
-		}
-		return out, nil
+		return declarative(def.Checks), nil
 	}
 	var out []healthcheck.Check
 	err := walk(monitor, func(a *models.Action) error {
@@ -45,6 +34,33 @@ func checks(def *models.CheckDefinition, monitor *models.Action) ([]healthcheck.
 	})
 	return out, err
 }
+
+// readiness reads the CheckDefinition's readiness checks: they decide whether a healthy
+// instance is routable.
+func readiness(def *models.CheckDefinition) []healthcheck.Check {
+	if def == nil {
+		return nil
+	}
+	return declarative(def.ReadinessChecks)
+}
+
+// declarative turns Diego's declarative checks into probes, with their timeouts and intervals.
+func declarative(cs []*models.Check) []healthcheck.Check {
+	var out []healthcheck.Check
+	for _, c := range cs {
+		switch {
+		case c.HttpCheck != nil:
+			out = append(out, healthcheck.Check{Kind: healthcheck.HTTP, Port: uint16(c.HttpCheck.Port),
+				Path: c.HttpCheck.Path, Timeout: ms(c.HttpCheck.RequestTimeoutMs), Interval: ms(c.HttpCheck.IntervalMs)})
+		case c.TcpCheck != nil:
+			out = append(out, healthcheck.Check{Kind: healthcheck.TCP, Port: uint16(c.TcpCheck.Port),
+				Timeout: ms(c.TcpCheck.ConnectTimeoutMs), Interval: ms(c.TcpCheck.IntervalMs)})
+		}
+	}
+	return out
+}
+
+func ms(v uint64) time.Duration { return time.Duration(v) * time.Millisecond }
 
 // parseHealthcheckArgs reads the flags CC gives Diego's healthcheck: -port=N [-uri=/path]
 // [-timeout=1s]. A uri makes it an HTTP check.

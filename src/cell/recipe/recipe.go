@@ -45,7 +45,10 @@ type Spec struct {
 	Ports []uint16 // container ports, in the LRP's order
 	// Checks decide health: all must pass for the instance to be Running, and a failure of
 	// any while Running crashes it. None: Running as soon as the app has started.
-	Checks       []healthcheck.Check
+	Checks []healthcheck.Check
+	// Readiness checks decide routability once healthy: none, routable at once; else routable
+	// only while they pass (Diego's readiness_checks).
+	Readiness    []healthcheck.Check
 	StartTimeout time.Duration
 	// SSH is diego-sshd's configuration when the action runs it (CC does unless SSH is
 	// disabled): the guest init serves port forwarding with these keys.
@@ -100,6 +103,7 @@ func FromRunInfo(ri executor.RunInfo) (Spec, error) {
 	if s.Checks, err = checks(ri.CheckDefinition, ri.Monitor); err != nil {
 		return Spec{}, err
 	}
+	s.Readiness = readiness(ri.CheckDefinition)
 	return s, nil
 }
 

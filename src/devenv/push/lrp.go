@@ -28,6 +28,11 @@ type App struct {
 	HealthCheckTimeout  time.Duration // start timeout; default 60s
 	// InvocationTimeout is a single probe's timeout ("health_check_invocation_timeout").
 	InvocationTimeout time.Duration
+	// ReadinessEndpoint, when set, adds CC's http readiness check on the first port
+	// (readiness_health_check_type: http), probed every ReadinessInterval once ready (CC's
+	// readiness_health_check_interval; default 5s).
+	ReadinessEndpoint string
+	ReadinessInterval time.Duration
 	Env               map[string]string // the app's own variables
 	Routes            []string          // hostnames
 	RootFS            string            // default preloaded:unik
@@ -156,6 +161,18 @@ func DesiredLRP(a App, dropletURL, dropletSHA256 string) *models.DesiredLRP {
 	}
 	if mon, def := healthChecks(a); mon != nil {
 		lrp.Monitor, lrp.CheckDefinition = mon, def
+	}
+	if a.ReadinessEndpoint != "" {
+		if lrp.CheckDefinition == nil {
+			lrp.CheckDefinition = &models.CheckDefinition{LogSource: "HEALTH"}
+		}
+		interval := a.ReadinessInterval
+		if interval == 0 {
+			interval = 5 * time.Second
+		}
+		lrp.CheckDefinition.ReadinessChecks = []*models.Check{{HttpCheck: &models.HTTPCheck{Port: a.Ports[0],
+			Path: a.ReadinessEndpoint, RequestTimeoutMs: uint64(a.InvocationTimeout.Milliseconds()),
+			IntervalMs: uint64(interval.Milliseconds())}}}
 	}
 	return lrp
 }
