@@ -28,10 +28,10 @@ func TestBridgeAttachCreatesIsolatedTap(t *testing.T) {
 	want := Attachment{
 		ID: id, Mode: ModeBridge, Tap: "ukzt0f8e7d6c5b", MAC: "52:54:0a:d5:fa:02",
 		GuestIP: netip.MustParsePrefix("10.213.250.2/24"), Gateway: netip.MustParseAddr("10.213.250.1"),
-		Ports: []PortMapping{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 47000, GuestPort: 8080}},
+		Ports: []PortMapping{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: n.cfg.PortRange[0], GuestPort: 8080}},
 	}
-	if len(a.Ports) == 1 && a.Ports[0].HostPort > 47000 && a.Ports[0].HostPort <= 47099 {
-		want.Ports[0].HostPort = a.Ports[0].HostPort // 47000 was busy on this host
+	if len(a.Ports) == 1 && a.Ports[0].HostPort > n.cfg.PortRange[0] && a.Ports[0].HostPort <= n.cfg.PortRange[1] {
+		want.Ports[0].HostPort = a.Ports[0].HostPort // the range's first port was taken meanwhile
 	}
 	if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", want) {
 		t.Errorf("attachment\n got %+v\nwant %+v", a, want)
@@ -111,7 +111,7 @@ func TestBridgeDNATReachesGuest(t *testing.T) {
 	ns := newNetns(t)
 	hostEnd, peer := fakeGuestLink(t)
 	id := testIDPrefix + "-dnat"
-	a, err := n.attach(ctx, id, []PortRequest{{GuestPort: 8080}, {HostPort: 47090, GuestPort: 8081}}, hostEnd)
+	a, err := n.attach(ctx, id, []PortRequest{{GuestPort: 8080}, {HostPort: freePort(t), GuestPort: 8081}}, hostEnd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +184,12 @@ func TestBridgeBusyPortFailsAndLeavesNothing(t *testing.T) {
 	defer l.Close()
 	busy := netip.MustParseAddrPort(l.Addr().String()).Port()
 
-	holder, err := n.Attach(ctx, testIDPrefix+"-holder", []PortRequest{{HostPort: 47080, GuestPort: 80}})
+	leased := freePort(t)
+	holder, err := n.Attach(ctx, testIDPrefix+"-holder", []PortRequest{{HostPort: leased, GuestPort: 80}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, port := range []uint16{busy, 47080} {
+	for _, port := range []uint16{busy, leased} {
 		id := testIDPrefix + "-loser"
 		_, err := n.Attach(ctx, id, []PortRequest{{GuestPort: 22}, {HostPort: port, GuestPort: 80}})
 		if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), fmt.Sprintf("host port %d is already in use", port)) {
@@ -300,11 +301,12 @@ func TestBridgeLeftoversFindsStrays(t *testing.T) {
 	if err := l.plug(tap, br); err != nil {
 		t.Fatal(err)
 	}
-	ghost := []PortMapping{{HostIP: n.cfg.HostIP, HostPort: 47099, GuestPort: 80}}
+	ghostPort := freePort(t)
+	ghost := []PortMapping{{HostIP: n.cfg.HostIP, HostPort: ghostPort, GuestPort: 80}}
 	if err := n.nft().addDNAT("ghost", netip.MustParseAddr("10.213.250.99"), ghost); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.dir.createLease(portLeaseName(47099), "ghost"); err != nil {
+	if _, err := n.dir.createLease(portLeaseName(ghostPort), "ghost"); err != nil {
 		t.Fatal(err)
 	}
 	got, err := n.Leftovers(ctx)
@@ -312,7 +314,7 @@ func TestBridgeLeftoversFindsStrays(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(got.Taps) != "["+stray+"]" || len(got.Rules) != 2 || got.Rules[0].ID != "ghost" ||
-		fmt.Sprint(got.Leases) != "[port-47099]" {
+		fmt.Sprint(got.Leases) != "["+portLeaseName(ghostPort)+"]" {
 		t.Errorf("Leftovers: %+v", got)
 	}
 	if _, err := n.RemoveLeftovers(ctx); err != nil {
