@@ -11,5 +11,8 @@
 //	--init       UNIK_INIT       the guest init binary (default: unik-init beside unik)
 //
 // Bridge-mode network settings (root): UNIK_BRIDGE (unik0), UNIK_TABLE (nftables table, unik),
-// UNIK_SUBNET (10.213.0.0/24), UNIK_PORTS (host port range, 40000-40999).
+// UNIK_SUBNET (10.213.0.0/24), UNIK_PORTS (host port range, 40000-40999). The bridge's leases
+// (guest addresses, host ports) live host-wide in /run/unik/net/<bridge>, under one flock, not in
+// the state dir: any number of state dirs (and a cell) can run instances on one bridge at once
+// without sharing an address or a port. User mode keeps its leases in <state-dir>/network.
 package cli

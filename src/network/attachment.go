@@ -42,7 +42,7 @@ type Leftovers struct {
 	Taps []string
 	// Rules in the nftables table whose comment names an unknown attachment.
 	Rules []RuleRef
-	// Lease files under StateDir naming an unknown attachment.
+	// Lease files of the store naming an unknown attachment.
 	Leases []string
 }
 
@@ -63,6 +63,8 @@ var (
 	ErrPortInUse = errors.New("host port is already in use")
 	ErrExhausted = errors.New("pool exhausted")
 	ErrExists    = errors.New("attachment already exists")
+	// ErrNotOwner: Detach of an attachment another StateDir made.
+	ErrNotOwner = errors.New("attachment belongs to another owner")
 )
 
 // portInUseError names the port and matches ErrPortInUse.

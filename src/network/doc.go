@@ -101,15 +101,28 @@
 // # State across processes
 //
 // The unik CLI is a new process each time and may run concurrently, so
-// allocation state lives in files under Config.StateDir (see stateDir): a
-// flock on StateDir/lock serialises Attach, Detach and Leftovers; leases
-// are files created O_EXCL that hold the attachment id; and
-// attachments/<id>.json records everything an attachment creates. The
-// record is written before any kernel object is created, so Detach can
-// always undo an Attach, even one that crashed half-way, and a failed
-// Attach undoes itself through the same path. Detach deletes the kernel
-// objects first and drops leases and record only once they are gone, so an
-// address is never handed out while its old tap or rules linger. It also
-// deletes the conntrack entries of the guest address, so connections
-// through a removed mapping fail at once instead of hanging.
+// allocation state lives in files, in a store (see stateDir): a flock on
+// lock serialises Attach, Detach and Leftovers; leases are files created
+// O_EXCL that hold the attachment id; and attachments/<id>.json records
+// everything an attachment creates. The record is written before any kernel
+// object is created, so Detach can always undo an Attach, even one that
+// crashed half-way, and a failed Attach undoes itself through the same
+// path. Detach deletes the kernel objects first and drops leases and record
+// only once they are gone, so an address is never handed out while its old
+// tap or rules linger. It also deletes the conntrack entries of the guest
+// address, so connections through a removed mapping fail at once instead
+// of hanging.
+//
+// In bridge mode the store is host-wide, one per bridge:
+// Config.RunDir/<bridge> (/run/unik/net/unik0), because the bridge, the
+// table, the subnet and the host ports are host-wide. Every process that
+// attaches to the bridge shares it whatever its own state directory (two
+// CLI state directories, a CLI and a cell), so no two of them ever hold
+// the same address or port. Each record names its owner (Config.StateDir):
+// Attachments lists, and Detach accepts, only the caller's own; Leftovers
+// counts everyone's records as known, so one process never takes another's
+// taps, rules or leases for strays; Teardown leaves the bridge and tables in
+// place while any owner still has an attachment. /run is a tmpfs, emptied at
+// boot like the taps and rules it accounts for. In user mode nothing
+// host-wide is created and the store is Config.StateDir itself.
 package network

@@ -372,3 +372,73 @@ func assertOnly(t *testing.T, n *Network, ids ...string) {
 		}
 	}
 }
+
+// Two owners (two CLI state directories, or a CLI and a cell) on one
+// bridge share its host-wide store: their leases never collide, each lists
+// and detaches only its own attachments, and Teardown leaves the bridge to
+// the one still using it.
+func TestBridgeOwnersShareOneStore(t *testing.T) {
+	a := rootNetwork(t)
+	ctx := context.Background()
+	cfg := a.Config()
+	cfg.StateDir = t.TempDir()
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		list, _ := b.Attachments()
+		for _, x := range list {
+			_ = b.Detach(ctx, x.ID)
+		}
+	})
+	var got []Attachment
+	for i, n := range []*Network{a, b, a, b} {
+		att, err := n.Attach(ctx, fmt.Sprintf("%s-owner-%d", testIDPrefix, i), []PortRequest{{GuestPort: 8080}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, prev := range got {
+			if prev.GuestIP == att.GuestIP || prev.Ports[0].HostPort == att.Ports[0].HostPort {
+				t.Errorf("%s and %s share an address or port: %v %v, %v %v", prev.ID, att.ID,
+					prev.GuestIP, prev.Ports, att.GuestIP, att.Ports)
+			}
+		}
+		got = append(got, att)
+	}
+	ids := func(n *Network) string {
+		list, err := n.Attachments()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range list {
+			out = append(out, x.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	if ids(a) != fmt.Sprint([]string{got[0].ID, got[2].ID}) || ids(b) != fmt.Sprint([]string{got[1].ID, got[3].ID}) {
+		t.Errorf("Attachments: a %s, b %s", ids(a), ids(b))
+	}
+	if err := a.Detach(ctx, got[1].ID); !errors.Is(err, ErrNotOwner) {
+		t.Errorf("a detached b's attachment: %v", err)
+	}
+	if left, err := a.Leftovers(ctx); err != nil || !left.Empty() {
+		t.Errorf("b's objects are leftovers to a: %+v, %v", left, err)
+	}
+	for _, x := range []Attachment{got[0], got[2]} {
+		if err := a.Detach(ctx, x.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(got[1].Tap); err != nil {
+		t.Errorf("Teardown by a removed b's tap: %v", err)
+	}
+	if _, err := netlink.LinkByName(cfg.Bridge); err != nil {
+		t.Errorf("Teardown by a removed the bridge b still uses: %v", err)
+	}
+	assertOnly(t, b, got[1].ID, got[3].ID)
+}

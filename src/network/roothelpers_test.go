@@ -61,6 +61,7 @@ func rootNetwork(t *testing.T) *Network {
 	n, err := New(Config{
 		Mode:      ModeBridge,
 		StateDir:  t.TempDir(),
+		RunDir:    t.TempDir(),
 		Bridge:    testBridgePrefix + suffix,
 		Table:     testTablePrefix + suffix,
 		Subnet:    testSubnet,
