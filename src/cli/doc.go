@@ -1,6 +1,13 @@
 // Package cli is the `unik` command line: build, run, ps, logs, stop, rm, images, rmi, info.
 // main only calls Main; tests run the same commands in-process through an Env.
 //
+// The app's environment (run): --env NAME=value, --env NAME (the value comes from unik's own
+// environment; an error if it is unset) and --env-file FILE (lines NAME=value; the value is the
+// rest of the line as is, no quotes or expansion; blank lines and # comments are skipped; a bad
+// line is refused with its number, never its value). A later flag wins over an earlier one for
+// the same name. --env NAME and --env-file keep secrets off unik's command line (which other
+// users can read in /proc); the values then travel only in the instance's private initrd.
+//
 // Settings come from flags before the command or from the environment:
 //
 //	--state-dir  UNIK_STATE_DIR  instances and images (root: /var/lib/unik)
