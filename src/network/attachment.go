@@ -44,6 +44,8 @@ type Leftovers struct {
 	Rules []RuleRef
 	// Lease files of the store naming an unknown attachment.
 	Leases []string
+	// Taps named in the anti-spoofing guard's sets that no record holds.
+	Guards []string
 }
 
 // RuleRef names one nftables rule.
@@ -55,7 +57,7 @@ type RuleRef struct {
 
 // Empty reports whether nothing was left over.
 func (l Leftovers) Empty() bool {
-	return len(l.Taps) == 0 && len(l.Rules) == 0 && len(l.Leases) == 0
+	return len(l.Taps) == 0 && len(l.Rules) == 0 && len(l.Leases) == 0 && len(l.Guards) == 0
 }
 
 // Errors of Attach; test with errors.Is.

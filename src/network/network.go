@@ -13,8 +13,9 @@ import (
 )
 
 // Attach gives the microVM id its network attachment: in bridge mode a tap
-// on the bridge, a guest address and DNAT rules for its ports; in user mode
-// only host ports. A failed Attach leaves nothing behind.
+// on the bridge that may send only from its MAC and address (the guard), a
+// guest address and DNAT rules for its ports; in user mode only host ports.
+// A failed Attach leaves nothing behind.
 func (n *Network) Attach(ctx context.Context, id string, ports []PortRequest) (Attachment, error) {
 	return n.attach(ctx, id, ports, "")
 }
@@ -162,6 +163,10 @@ func (n *Network) plumb(ctx context.Context, rec record, existing string) (tap s
 	if err != nil {
 		return "", err
 	}
+	// The guard before the bridge: the tap never sends a frame unchecked.
+	if err := n.nft().addGuard(a.Tap, a.MAC, a.GuestIP.Addr()); err != nil {
+		return a.Tap, err
+	}
 	if err := l.plug(link, br); err != nil {
 		return a.Tap, err
 	}
@@ -212,6 +217,9 @@ func (n *Network) undo(rec record) error {
 		if rec.Table != "" {
 			f := nft{table: rec.Table}
 			errs = append(errs, f.deleteRules(func(r RuleRef) bool { return r.ID == id }))
+			if tap := rec.Attachment.Tap; tap != "" {
+				errs = append(errs, f.deleteGuard(func(t string) bool { return t == tap }))
+			}
 		}
 		if rec.Attachment.Tap != "" {
 			errs = append(errs, deleteLink(rec.Attachment.Tap))

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 )
 
@@ -81,6 +82,9 @@ func TestBridgeAttachCreatesIsolatedTap(t *testing.T) {
 	if fmt.Sprint(chains) != "[prerouting output]" {
 		t.Errorf("DNAT rules in chains %v, want prerouting and output", chains)
 	}
+	if taps, err := n.nft().guardTaps(); err != nil || fmt.Sprint(taps) != "["+a.Tap+"]" {
+		t.Errorf("guard sets name %v, %v; want only %s", taps, err, a.Tap)
+	}
 	for _, lease := range []string{"ip-10.213.250.2", portLease} {
 		if b, err := os.ReadFile(n.dir.lease(lease)); err != nil || string(b) != id {
 			t.Errorf("lease %s: %q, %v", lease, b, err)
@@ -95,6 +99,9 @@ func TestBridgeAttachCreatesIsolatedTap(t *testing.T) {
 	}
 	if rules, err := n.nft().commented(); err != nil || len(rules) != 0 {
 		t.Errorf("rules after Detach: %+v, %v", rules, err)
+	}
+	if taps, err := n.nft().guardTaps(); err != nil || len(taps) != 0 {
+		t.Errorf("guard elements after Detach: %v, %v", taps, err)
 	}
 	assertStateEmpty(t, n)
 	if err := n.Detach(ctx, id); err != nil {
@@ -251,6 +258,10 @@ func TestBridgeAttachDetachCyclesLeaveNothing(t *testing.T) {
 	if ok, err := n.nft().exists(c); ok || err != nil {
 		t.Errorf("table after Teardown: %v, %v", ok, err)
 	}
+	if tables, err := c.ListTablesOfFamily(nftables.TableFamilyBridge); err != nil ||
+		slices.ContainsFunc(tables, func(x *nftables.Table) bool { return x.Name == n.cfg.Table }) {
+		t.Errorf("bridge table after Teardown: %v", err)
+	}
 }
 
 // A second Network on the same StateDir, as another process would have,
@@ -309,18 +320,24 @@ func TestBridgeLeftoversFindsStrays(t *testing.T) {
 	if _, err := n.dir.createLease(portLeaseName(ghostPort), "ghost"); err != nil {
 		t.Fatal(err)
 	}
+	if err := n.nft().addGuard(stray, "52:54:0a:d5:fa:63", netip.MustParseAddr("10.213.250.99")); err != nil {
+		t.Fatal(err)
+	}
 	got, err := n.Leftovers(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(got.Taps) != "["+stray+"]" || len(got.Rules) != 2 || got.Rules[0].ID != "ghost" ||
-		fmt.Sprint(got.Leases) != "["+portLeaseName(ghostPort)+"]" {
+		fmt.Sprint(got.Leases) != "["+portLeaseName(ghostPort)+"]" || fmt.Sprint(got.Guards) != "["+stray+"]" {
 		t.Errorf("Leftovers: %+v", got)
 	}
 	if _, err := n.RemoveLeftovers(ctx); err != nil {
 		t.Fatal(err)
 	}
 	assertOnly(t, n, kept.ID)
+	if taps, err := n.nft().guardTaps(); err != nil || fmt.Sprint(taps) != "["+kept.Tap+"]" {
+		t.Errorf("guard after RemoveLeftovers: %v, %v; want only %s", taps, err, kept.Tap)
+	}
 }
 
 // assertOnly checks that the network holds exactly the attachments ids:
