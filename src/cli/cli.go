@@ -25,6 +25,9 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	Args           []string // without the program name
 	Getenv         func(string) string
+	// LookupEnv tells an unset variable from an empty one (run --env NAME); if nil, Getenv
+	// stands in and an empty value counts as unset.
+	LookupEnv func(string) (string, bool)
 	// Terminal: stderr is a terminal, so long steps may show progress.
 	Terminal bool
 }
@@ -40,8 +43,11 @@ const usage = `usage: unik [global flags] COMMAND [flags] [args]
 
 Commands:
   build DIR --name NAME [--start-command CMD]   build an image from an app directory
-  run NAME [--env K=V]... [--port HOST:GUEST]... [--memory MB] [--json]
-                                                boot an instance; prints its id and URL once it answers HTTP
+  run NAME [--env NAME[=VALUE]]... [--env-file FILE]... [--port HOST:GUEST]... [--memory MB] [--json]
+                                                boot an instance; prints its id and URL once it answers HTTP.
+                                                --env NAME takes the value from unik's own environment and
+                                                --env-file reads NAME=value lines (# comments), so that
+                                                secrets need not be on the command line
   ps [--json]                                   list instances
   logs [-f] ID                                  the app's stdout (OUT) and stderr (ERR)
   stop ID...                                    stop instances (SIGTERM, then forced)
@@ -125,6 +131,14 @@ func run(ctx context.Context, env Env) error {
 type cmdCtx struct {
 	env Env
 	s   settings
+}
+
+func (c *cmdCtx) lookupEnv(name string) (string, bool) {
+	if c.env.LookupEnv != nil {
+		return c.env.LookupEnv(name)
+	}
+	v := c.env.Getenv(name)
+	return v, v != ""
 }
 
 func (c *cmdCtx) store() imagestore.Store { return imagestore.Store{Dir: c.s.stateDir} }

@@ -97,28 +97,66 @@ func TestEnvReachesTheAppButNoCommandLineOrFile(t *testing.T) {
 	if _, body := get(t, r.URL+"/env?name=GREETING"); !strings.Contains(body, "hi there") {
 		t.Fatalf("the app did not get GREETING: %q", body)
 	}
-	row := h.state(r.ID)
+	h.assertSecretsOnlyInTheVM(r.ID, secret)
+}
+
+// Secrets given through --env-file and --env NAME (value from unik's own environment) reach the
+// app, and are on no command line: not unik's, not QEMU's.
+func TestEnvFileAndInheritedEnvKeepSecretsOffArgv(t *testing.T) {
+	h := newVMHost(t)
+	h.must("build", filepath.Join(h.repo, "examples/hello-go"), "--name", "hello")
+	fileSecret, envSecret := "f1le-"+filepath.Base(h.stateDir), "inh3rited-"+filepath.Base(h.stateDir)
+	envFile := filepath.Join(t.TempDir(), "app.env")
+	content := "# the app's secrets\n\nDB_PASSWORD=" + fileSecret + "\nGREETING=from the file\n"
+	if err := os.WriteFile(envFile, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.env["UNIK_TEST_API_TOKEN"] = envSecret
+	args := []string{"hello", "--env-file", envFile, "--env", "UNIK_TEST_API_TOKEN", "--env", "GREETING=from argv"}
+	for _, a := range args {
+		if strings.Contains(a, fileSecret) || strings.Contains(a, envSecret) {
+			t.Fatalf("the test put a secret on unik's argv: %q", a)
+		}
+	}
+	r := h.run(args...)
+	for name, want := range map[string]string{"DB_PASSWORD": fileSecret, "UNIK_TEST_API_TOKEN": envSecret, "GREETING": "from argv"} {
+		if _, body := get(t, r.URL+"/env?name="+name); !strings.Contains(body, want) {
+			t.Errorf("the app's %s is %q, want %q", name, body, want)
+		}
+	}
+	h.assertSecretsOnlyInTheVM(r.ID, fileSecret, envSecret)
+}
+
+// assertSecretsOnlyInTheVM: no secret on QEMU's command line or in a file under the state dir
+// (the initrd that carried them is gone once the VM runs), and instance files are private.
+func (h *vmHost) assertSecretsOnlyInTheVM(id string, secrets ...string) {
+	t := h.t
+	t.Helper()
+	row := h.state(id)
 	cmdline, err := os.ReadFile(filepath.Join("/proc", itoa(row.PID), "cmdline"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(cmdline), "-append") || strings.Contains(string(cmdline), secret) {
-		t.Fatalf("the secret is on QEMU's command line (or the command line was not read): %q", cmdline)
+	if !strings.Contains(string(cmdline), "-append") {
+		t.Fatalf("QEMU's command line was not read: %q", cmdline)
 	}
-	// no file under the state dir holds the secret once the VM runs (the initrd is gone)
+	for _, s := range secrets {
+		if strings.Contains(string(cmdline), s) {
+			t.Errorf("a secret is on QEMU's command line: %q", cmdline)
+		}
+	}
 	err = filepath.WalkDir(h.stateDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		b, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(b), secret) {
-			t.Errorf("%s holds the secret", p)
-		}
-		if err == nil && d.Type().Perm()&0o004 != 0 {
-			info, _ := d.Info()
-			if info.Mode().Perm()&0o004 != 0 && strings.Contains(p, "instances") {
-				t.Errorf("%s is world-readable", p)
+		for _, s := range secrets {
+			if err == nil && strings.Contains(string(b), s) {
+				t.Errorf("%s holds a secret", p)
 			}
+		}
+		if info, err := d.Info(); err == nil && info.Mode().Perm()&0o004 != 0 && strings.Contains(p, "instances") {
+			t.Errorf("%s is world-readable", p)
 		}
 		return nil
 	})

@@ -16,8 +16,10 @@ import (
 
 func cmdRun(ctx context.Context, c *cmdCtx, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var envs, ports multi
-	fs.Var(&envs, "env", "K=V, repeatable")
+	var ports multi
+	var envSources []envSource
+	fs.Var(envFlag{list: &envSources}, "env", "NAME=value, or NAME to take the value from unik's environment; repeatable")
+	fs.Var(envFlag{list: &envSources, file: true}, "env-file", "a file of NAME=value lines; repeatable")
 	fs.Var(&ports, "port", "HOST:GUEST, repeatable")
 	memory := fs.Int("memory", 128, "memory in MB")
 	cpus := fs.Int("cpus", 1, "virtual CPUs")
@@ -35,6 +37,10 @@ func cmdRun(ctx context.Context, c *cmdCtx, args []string) error {
 	if err != nil {
 		return err
 	}
+	envs, err := appEnv(envSources, c.lookupEnv)
+	if err != nil {
+		return err
+	}
 	img, err := c.store().Get(pos[0])
 	if err != nil {
 		return err
@@ -42,11 +48,6 @@ func cmdRun(ctx context.Context, c *cmdCtx, args []string) error {
 	if len(reqs) == 0 {
 		for _, p := range img.Manifest.Ports {
 			reqs = append(reqs, network.PortRequest{GuestPort: uint16(p)})
-		}
-	}
-	for i, kv := range envs {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return usagef("run: --env %q (number %d) is not K=V", kv, i+1)
 		}
 	}
 	if !hasEnv(envs, "PORT") && len(reqs) > 0 {

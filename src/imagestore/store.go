@@ -41,8 +41,60 @@ func ValidName(name string) error {
 	return nil
 }
 
-// Store is a directory of images.
+// Store is a directory of images. Payloads hold the app's files, which may be secret (keys,
+// configuration), so the store is private to its owner: directories 0700, blobs and records
+// 0600. A store written before that (0755 directories, 0644 files) is made private the first time
+// any method uses it.
 type Store struct{ Dir string }
+
+const (
+	dirMode  os.FileMode = 0o700
+	fileMode os.FileMode = 0o600
+)
+
+// private creates the store's directories if create is set and makes existing ones, and the
+// files in them, private. A store already private costs two stats.
+func (s Store) private(create bool) error {
+	for _, d := range []string{"images", "blobs"} {
+		dir := filepath.Join(s.Dir, d)
+		if create {
+			if err := os.MkdirAll(dir, dirMode); err != nil {
+				return fmt.Errorf("image store: %w", err)
+			}
+		}
+		st, err := os.Stat(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("image store: %w", err)
+		}
+		if st.Mode().Perm() == dirMode {
+			continue
+		}
+		if err := tighten(dir); err != nil {
+			return fmt.Errorf("image store: make %s private: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// tighten chmods dir to dirMode and the regular files directly in it to fileMode. The files
+// first: once the directory is closed, nobody else can open them anyway.
+func tighten(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			if err := os.Chmod(filepath.Join(dir, e.Name()), fileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return os.Chmod(dir, dirMode)
+}
 
 func (s Store) record(name string) string { return filepath.Join(s.Dir, "images", name+".json") }
 
@@ -56,13 +108,11 @@ func (s Store) Put(name, payloadPath string, res image.Result) (Image, error) {
 	if err := ValidName(name); err != nil {
 		return Image{}, err
 	}
-	for _, d := range []string{"images", "blobs"} {
-		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
-			return Image{}, err
-		}
+	if err := s.private(true); err != nil {
+		return Image{}, err
 	}
 	img := Image{Name: name, Digest: res.Digest, Size: res.Size, Created: time.Now().UTC(), Manifest: res.Manifest, Payload: s.blob(res.Digest)}
-	if err := os.Chmod(payloadPath, 0o644); err != nil {
+	if err := os.Chmod(payloadPath, fileMode); err != nil {
 		return Image{}, err
 	}
 	if err := os.Rename(payloadPath, img.Payload); err != nil {
@@ -80,16 +130,18 @@ func (s Store) Put(name, payloadPath string, res image.Result) (Image, error) {
 
 // TempFile is where a payload is built before Put (same file system as the store).
 func (s Store) TempFile() (*os.File, error) {
-	dir := filepath.Join(s.Dir, "blobs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := s.private(true); err != nil {
 		return nil, err
 	}
-	return os.CreateTemp(dir, ".build-*")
+	return os.CreateTemp(filepath.Join(s.Dir, "blobs"), ".build-*") // 0600
 }
 
 // Get returns the image called name.
 func (s Store) Get(name string) (Image, error) {
 	if err := ValidName(name); err != nil {
+		return Image{}, err
+	}
+	if err := s.private(false); err != nil {
 		return Image{}, err
 	}
 	b, err := os.ReadFile(s.record(name))
@@ -121,6 +173,9 @@ func Verify(img Image) error {
 
 // List returns every image, by name.
 func (s Store) List() ([]Image, error) {
+	if err := s.private(false); err != nil {
+		return nil, err
+	}
 	files, err := filepath.Glob(filepath.Join(s.Dir, "images", "*.json"))
 	if err != nil {
 		return nil, err
@@ -175,7 +230,7 @@ func writeAtomic(path string, b []byte) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), fileMode); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

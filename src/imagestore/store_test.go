@@ -96,3 +96,61 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// Payloads hold the app's files: nobody but the store's owner may read them or their records.
+func TestStoreIsPrivate(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	p, res := payload(t, s, "app files")
+	img, err := s.Put("a", p, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertModes(t, s, img)
+}
+
+// A store written before blobs were private (0755 directories, 0644 files) is made private the
+// first time it is used, by a read as well as a write.
+func TestOldStoreIsMadePrivate(t *testing.T) {
+	for _, use := range []func(Store) error{
+		func(s Store) error { _, err := s.Get("a"); return err },
+		func(s Store) error { _, err := s.List(); return err },
+		func(s Store) error { f, err := s.TempFile(); f.Close(); return err },
+	} {
+		s := Store{Dir: t.TempDir()}
+		p, res := payload(t, s, "app files")
+		img, err := s.Put("a", p, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{img.Payload, s.record("a")} {
+			if err := os.Chmod(f, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range []string{"images", "blobs"} {
+			if err := os.Chmod(filepath.Join(s.Dir, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := use(s); err != nil {
+			t.Fatal(err)
+		}
+		assertModes(t, s, img)
+	}
+}
+
+func assertModes(t *testing.T, s Store, img Image) {
+	t.Helper()
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(s.Dir, "images"): 0o700, filepath.Join(s.Dir, "blobs"): 0o700,
+		img.Payload: 0o600, s.record(img.Name): 0o600,
+	} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, st.Mode().Perm(), want)
+		}
+	}
+}

@@ -42,8 +42,10 @@ type Leftovers struct {
 	Taps []string
 	// Rules in the nftables table whose comment names an unknown attachment.
 	Rules []RuleRef
-	// Lease files under StateDir naming an unknown attachment.
+	// Lease files of the store naming an unknown attachment.
 	Leases []string
+	// Taps named in the anti-spoofing guard's sets that no record holds.
+	Guards []string
 }
 
 // RuleRef names one nftables rule.
@@ -55,7 +57,7 @@ type RuleRef struct {
 
 // Empty reports whether nothing was left over.
 func (l Leftovers) Empty() bool {
-	return len(l.Taps) == 0 && len(l.Rules) == 0 && len(l.Leases) == 0
+	return len(l.Taps) == 0 && len(l.Rules) == 0 && len(l.Leases) == 0 && len(l.Guards) == 0
 }
 
 // Errors of Attach; test with errors.Is.
@@ -63,6 +65,8 @@ var (
 	ErrPortInUse = errors.New("host port is already in use")
 	ErrExhausted = errors.New("pool exhausted")
 	ErrExists    = errors.New("attachment already exists")
+	// ErrNotOwner: Detach of an attachment another StateDir made.
+	ErrNotOwner = errors.New("attachment belongs to another owner")
 )
 
 // portInUseError names the port and matches ErrPortInUse.

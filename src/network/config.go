@@ -27,6 +27,9 @@ const (
 	DefaultBridge                         = "unik0"
 	DefaultTable                          = "unik"
 	DefaultPortMin, DefaultPortMax uint16 = 40000, 40999
+	// DefaultRunDir is the root of bridge mode's host-wide stores: a tmpfs
+	// that empties at boot, as do the taps and rules the stores account for.
+	DefaultRunDir = "/run/unik/net"
 )
 
 func defaultSubnet() netip.Prefix {
@@ -45,9 +48,17 @@ type Config struct {
 	// Mode is ModeBridge, ModeUser or "" for auto: bridge when running as
 	// root with /dev/net/tun present, user otherwise.
 	Mode Mode
-	// StateDir holds leases and attachment records shared by every process
-	// that uses this network. Required.
+	// StateDir is the caller's own directory of this network. In user mode
+	// it holds the lock, the leases and the attachment records; in bridge
+	// mode it names the owner of the attachments this Network makes in the
+	// host-wide store (see RunDir). Required.
 	StateDir string
+	// RunDir is the root of bridge mode's host-wide stores: the lock, leases
+	// and attachment records of bridge B live in RunDir/B, shared by every
+	// process that attaches to B whatever its StateDir (each unik CLI state
+	// directory, a cell), because the bridge, the table, the subnet and the
+	// host ports are host-wide. Default /run/unik/net.
+	RunDir string
 	// Bridge is the name of the project bridge (bridge mode). Default unik0.
 	Bridge string
 	// Table is the name of the nftables table, family ip (bridge mode).
@@ -111,6 +122,9 @@ func (c Config) withDefaults() Config {
 	if c.Bridge == "" {
 		c.Bridge = DefaultBridge
 	}
+	if c.RunDir == "" {
+		c.RunDir = DefaultRunDir
+	}
 	if c.Table == "" {
 		c.Table = DefaultTable
 	}
@@ -163,10 +177,12 @@ func validSubnet(p netip.Prefix) error {
 
 // Network attaches microVMs to the host network described by its Config.
 // It is safe for concurrent use by several goroutines and several processes
-// sharing the same StateDir.
+// sharing the same store (StateDir in user mode, RunDir/Bridge in bridge
+// mode).
 type Network struct {
 	cfg   Config
 	dir   stateDir
+	owner string // StateDir, made absolute: recorded with each attachment
 	alloc allocator
 }
 
@@ -187,10 +203,17 @@ func New(c Config) (*Network, error) {
 		return nil, fmt.Errorf("config StateDir: %w", err)
 	}
 	c.StateDir = abs
-	dir := stateDir(abs)
+	if c.RunDir, err = filepath.Abs(c.RunDir); err != nil {
+		return nil, fmt.Errorf("config RunDir: %w", err)
+	}
+	dir := stateDir(c.StateDir)
+	if c.Mode == ModeBridge {
+		dir = stateDir(filepath.Join(c.RunDir, c.Bridge))
+	}
 	return &Network{
-		cfg: c,
-		dir: dir,
+		cfg:   c,
+		dir:   dir,
+		owner: c.StateDir,
 		alloc: allocator{
 			dir:       dir,
 			subnet:    c.Subnet,

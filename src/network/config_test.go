@@ -17,8 +17,14 @@ func TestDefaults(t *testing.T) {
 	}
 	c := n.Config()
 	if c.Bridge != "unik0" || c.Table != "unik" || c.Subnet != netip.MustParsePrefix("10.213.0.0/24") ||
-		c.HostIP != netip.MustParseAddr("127.0.0.1") || c.PortRange != [2]uint16{40000, 40999} || c.DNS != nil || c.Egress {
+		c.HostIP != netip.MustParseAddr("127.0.0.1") || c.PortRange != [2]uint16{40000, 40999} || c.DNS != nil || c.Egress ||
+		c.RunDir != "/run/unik/net" {
 		t.Errorf("defaults: got %+v", c)
+	}
+	// Bridge mode keeps its store host-wide, one per bridge, whatever the
+	// StateDir; user mode keeps it in StateDir.
+	if n.dir != "/run/unik/net/unik0" || n.owner != c.StateDir {
+		t.Errorf("bridge-mode store %s, owner %s", n.dir, n.owner)
 	}
 	if got := c.bridgeIP(); got != netip.MustParseAddr("10.213.0.1") {
 		t.Errorf("bridge IP: got %v", got)
@@ -29,6 +35,9 @@ func TestDefaults(t *testing.T) {
 	}
 	if dns := u.Config().DNS; len(dns) != 1 || dns[0] != netip.MustParseAddr("10.0.2.3") {
 		t.Errorf("user-mode DNS: got %v", dns)
+	}
+	if string(u.dir) != u.Config().StateDir {
+		t.Errorf("user-mode store %s, want StateDir %s", u.dir, u.Config().StateDir)
 	}
 }
 

@@ -21,7 +21,8 @@
 //
 // # Ruleset
 //
-// One table, family ip, named by Config.Table. With bridge unik0, subnet
+// Two tables named by Config.Table: family ip (DNAT and filtering, below)
+// and family bridge (the anti-spoofing guard, see Anti-spoofing). With bridge unik0, subnet
 // 10.213.0.0/24, HostIP 127.0.0.1 and one VM it reads (nft list table ip
 // unik):
 //
@@ -61,12 +62,52 @@
 // accept so that the table never decides for traffic that is not the
 // bridge's; note that another table's drop still wins over our accept.
 //
-// The first Attach creates the bridge, the table and the chains; every
-// Attach rewrites the three base-only chains (postrouting, input, forward)
-// in one transaction, so that they always follow the configuration in force
-// (Egress) and heal if edited by hand. The prerouting and output chains are
-// never flushed. Teardown removes the table and the bridge; tests use it, a
-// cell leaves them in place.
+// The first Attach creates the bridge, the tables, the chains and the
+// guard's sets; every Attach rewrites the three base-only chains
+// (postrouting, input, forward) and the guard chain in one transaction, so
+// that they always follow the configuration in force (Egress) and heal if
+// edited by hand. The prerouting and output chains are never flushed, nor
+// are the guard's sets. Teardown removes both tables and
+// the bridge; tests use it, a cell leaves them in place.
+//
+// # Anti-spoofing
+//
+// Every guest may be root and so owns its tap's wire. Isolated ports stop
+// its frames from reaching other taps, but not the bridge itself: a forged
+// source MAC would move the bridge's forwarding entry for another guest to
+// the attacker's port, and a gratuitous ARP for another guest's address
+// would move the host's neighbour entry to the attacker's MAC; the host's
+// traffic for the victim (the router's, the health checker's) would then go
+// to the attacker. So each tap may send only frames from its own MAC, IPv4
+// from its own address and ARP whose sender MAC and address are both its
+// own (Ethernet/IPv4 ARP only); everything else from it is dropped before
+// the bridge learns from it or hands it to the host. The rules are one
+// chain for all taps, keyed by sets, so a frame costs the same few hash
+// lookups however many instances run (nft list table bridge unik):
+//
+//	table bridge unik {
+//		set taps { type ifname; elements = { "ukweb1" } }
+//		set tap_mac { type ifname . ether_addr; elements = { "ukweb1" . 52:54:0a:d5:00:02 } }
+//		set tap_ip { type ifname . ipv4_addr; elements = { "ukweb1" . 10.213.0.2 } }
+//		chain guard {
+//			type filter hook prerouting priority filter; policy accept;
+//			iifname != @taps accept
+//			iifname . ether saddr != @tap_mac counter drop
+//			ether type ip iifname . ip saddr @tap_ip accept
+//			ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . arp saddr ether @tap_mac iifname . arp saddr ip @tap_ip accept
+//			counter drop
+//		}
+//	}
+//
+// Attach adds a tap's three elements before the tap joins the bridge, so it
+// never sends a frame unchecked; Detach deletes them with the tap, and
+// Leftovers reports (RemoveLeftovers deletes) elements of taps no record
+// holds. The guard names the taps it guards instead of matching every port
+// of the bridge because `meta ibrname` needs CONFIG_NFT_BRIDGE_META, which
+// hosts like ours lack; a port of the bridge that is not ours is therefore
+// not guarded, and Leftovers reports uk* taps on the bridge that no record
+// holds. The drop counters say how much was dropped; per-instance egress
+// rules can later join the same chain the same way, keyed by tap.
 //
 // # Why route_localnet
 //
@@ -82,6 +123,9 @@
 //   - VM to VM: every tap is an isolated bridge port (IFLA_BRPORT_ISOLATED),
 //     so taps exchange no frames at all, not even ARP; routed VM-to-VM
 //     traffic through the bridge address is dropped by forward.
+//   - Spoofing: a tap sends only from its own MAC and address (see
+//     Anti-spoofing), so no guest can pose as another, the gateway or the
+//     host to the bridge or the host.
 //   - VM to host: the host is the cell's control plane, so input accepts
 //     from the bridge only replies (ct state established,related); a guest
 //     cannot open a connection to any host address. IPv6 is disabled on the
@@ -101,15 +145,28 @@
 // # State across processes
 //
 // The unik CLI is a new process each time and may run concurrently, so
-// allocation state lives in files under Config.StateDir (see stateDir): a
-// flock on StateDir/lock serialises Attach, Detach and Leftovers; leases
-// are files created O_EXCL that hold the attachment id; and
-// attachments/<id>.json records everything an attachment creates. The
-// record is written before any kernel object is created, so Detach can
-// always undo an Attach, even one that crashed half-way, and a failed
-// Attach undoes itself through the same path. Detach deletes the kernel
-// objects first and drops leases and record only once they are gone, so an
-// address is never handed out while its old tap or rules linger. It also
-// deletes the conntrack entries of the guest address, so connections
-// through a removed mapping fail at once instead of hanging.
+// allocation state lives in files, in a store (see stateDir): a flock on
+// lock serialises Attach, Detach and Leftovers; leases are files created
+// O_EXCL that hold the attachment id; and attachments/<id>.json records
+// everything an attachment creates. The record is written before any kernel
+// object is created, so Detach can always undo an Attach, even one that
+// crashed half-way, and a failed Attach undoes itself through the same
+// path. Detach deletes the kernel objects first and drops leases and record
+// only once they are gone, so an address is never handed out while its old
+// tap or rules linger. It also deletes the conntrack entries of the guest
+// address, so connections through a removed mapping fail at once instead
+// of hanging.
+//
+// In bridge mode the store is host-wide, one per bridge:
+// Config.RunDir/<bridge> (/run/unik/net/unik0), because the bridge, the
+// table, the subnet and the host ports are host-wide. Every process that
+// attaches to the bridge shares it whatever its own state directory (two
+// CLI state directories, a CLI and a cell), so no two of them ever hold
+// the same address or port. Each record names its owner (Config.StateDir):
+// Attachments lists, and Detach accepts, only the caller's own; Leftovers
+// counts everyone's records as known, so one process never takes another's
+// taps, rules or leases for strays; Teardown leaves the bridge and tables in
+// place while any owner still has an attachment. /run is a tmpfs, emptied at
+// boot like the taps and rules it accounts for. In user mode nothing
+// host-wide is created and the store is Config.StateDir itself.
 package network

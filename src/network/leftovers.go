@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 )
 
-// Leftovers lists objects of this network that no attachment record
-// accounts for: uk* taps on the bridge (or on none), rules of the table
-// whose comment names an unknown attachment, and orphaned lease files.
+// Leftovers lists objects of this network that no attachment record (of
+// any owner) accounts for: uk* taps on the bridge, rules of the table whose
+// comment names an unknown attachment, guard elements of unknown taps, and
+// orphaned lease files.
 func (n *Network) Leftovers(ctx context.Context) (Leftovers, error) {
 	unlock, err := n.dir.lock(ctx)
 	if err != nil {
@@ -46,6 +48,9 @@ func (n *Network) RemoveLeftovers(ctx context.Context) (Leftovers, error) {
 			stray[r] = true
 		}
 		errs = append(errs, n.nft().deleteRules(func(r RuleRef) bool { return stray[r] }))
+	}
+	if len(l.Guards) > 0 {
+		errs = append(errs, n.nft().deleteGuard(func(tap string) bool { return slices.Contains(l.Guards, tap) }))
 	}
 	for _, name := range l.Leases {
 		if err := os.Remove(n.dir.lease(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -96,6 +101,15 @@ func (n *Network) leftovers() (Leftovers, error) {
 	for _, r := range rules {
 		if !ids[r.ID] {
 			out.Rules = append(out.Rules, r)
+		}
+	}
+	guarded, err := n.nft().guardTaps()
+	if err != nil {
+		return Leftovers{}, err
+	}
+	for _, tap := range guarded {
+		if !taps[tap] {
+			out.Guards = append(out.Guards, tap)
 		}
 	}
 	return out, nil

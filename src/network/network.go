@@ -13,8 +13,9 @@ import (
 )
 
 // Attach gives the microVM id its network attachment: in bridge mode a tap
-// on the bridge, a guest address and DNAT rules for its ports; in user mode
-// only host ports. A failed Attach leaves nothing behind.
+// on the bridge that may send only from its MAC and address (the guard), a
+// guest address and DNAT rules for its ports; in user mode only host ports.
+// A failed Attach leaves nothing behind.
 func (n *Network) Attach(ctx context.Context, id string, ports []PortRequest) (Attachment, error) {
 	return n.attach(ctx, id, ports, "")
 }
@@ -39,7 +40,7 @@ func (n *Network) attach(ctx context.Context, id string, ports []PortRequest, ex
 	if _, err := os.Stat(n.dir.recordPath(id)); err == nil {
 		return Attachment{}, fmt.Errorf("attach %s: %w", id, ErrExists)
 	}
-	rec := record{Attachment: Attachment{ID: id, Mode: n.cfg.Mode, DNS: slices.Clone(n.cfg.DNS)}}
+	rec := record{Attachment: Attachment{ID: id, Mode: n.cfg.Mode, DNS: slices.Clone(n.cfg.DNS)}, Owner: n.owner}
 	if n.cfg.Mode == ModeBridge {
 		rec.Bridge, rec.Table = n.cfg.Bridge, n.cfg.Table
 	}
@@ -162,6 +163,10 @@ func (n *Network) plumb(ctx context.Context, rec record, existing string) (tap s
 	if err != nil {
 		return "", err
 	}
+	// The guard before the bridge: the tap never sends a frame unchecked.
+	if err := n.nft().addGuard(a.Tap, a.MAC, a.GuestIP.Addr()); err != nil {
+		return a.Tap, err
+	}
 	if err := l.plug(link, br); err != nil {
 		return a.Tap, err
 	}
@@ -176,7 +181,8 @@ func (n *Network) nft() nft {
 }
 
 // Detach removes everything Attach created for id. It is idempotent: an
-// unknown id is not an error.
+// unknown id is not an error. An attachment another owner (StateDir) made
+// on the shared bridge is refused with ErrNotOwner and left alone.
 func (n *Network) Detach(ctx context.Context, id string) error {
 	if err := validID(id); err != nil {
 		return fmt.Errorf("detach: %w", err)
@@ -192,6 +198,8 @@ func (n *Network) Detach(ctx context.Context, id string) error {
 		rec = record{Attachment: Attachment{ID: id, Mode: n.cfg.Mode}, Table: n.cfg.Table}
 	} else if err != nil {
 		return fmt.Errorf("detach %s: %w", id, err)
+	} else if rec.Owner != n.owner {
+		return fmt.Errorf("detach %s: %w: it belongs to %s", id, ErrNotOwner, rec.Owner)
 	}
 	if err := n.undo(rec); err != nil {
 		return fmt.Errorf("detach %s: %w", id, err)
@@ -209,6 +217,9 @@ func (n *Network) undo(rec record) error {
 		if rec.Table != "" {
 			f := nft{table: rec.Table}
 			errs = append(errs, f.deleteRules(func(r RuleRef) bool { return r.ID == id }))
+			if tap := rec.Attachment.Tap; tap != "" {
+				errs = append(errs, f.deleteGuard(func(t string) bool { return t == tap }))
+			}
 		}
 		if rec.Attachment.Tap != "" {
 			errs = append(errs, deleteLink(rec.Attachment.Tap))
@@ -237,7 +248,8 @@ func (n *Network) undo(rec record) error {
 	return n.dir.removeRecord(id)
 }
 
-// Attachments returns what StateDir records, sorted by id.
+// Attachments returns the attachments this Network's owner (StateDir) made,
+// sorted by id; those of other processes on a shared bridge are not listed.
 func (n *Network) Attachments() ([]Attachment, error) {
 	recs, err := n.dir.records()
 	if err != nil {
@@ -245,14 +257,18 @@ func (n *Network) Attachments() ([]Attachment, error) {
 	}
 	out := make([]Attachment, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, r.Attachment)
+		if r.Owner == n.owner {
+			out = append(out, r.Attachment)
+		}
 	}
 	return out, nil
 }
 
-// Teardown removes the nftables table and the bridge (bridge mode). Taps
-// and records of attachments still present are not touched: Detach them
-// first.
+// Teardown removes the nftables tables and the bridge (bridge mode) once no
+// attachment of any owner is left on the bridge. While one is, it changes
+// nothing and returns nil: the bridge is shared by every process attaching
+// to it, and the remaining attachments are theirs (or must be detached
+// first).
 func (n *Network) Teardown(ctx context.Context) error {
 	if n.cfg.Mode != ModeBridge {
 		return nil
@@ -262,6 +278,11 @@ func (n *Network) Teardown(ctx context.Context) error {
 		return fmt.Errorf("teardown: %w", err)
 	}
 	defer unlock()
+	if recs, err := n.dir.records(); err != nil {
+		return fmt.Errorf("teardown: %w", err)
+	} else if len(recs) > 0 {
+		return nil
+	}
 	if err := n.nft().deleteTable(); err != nil {
 		return fmt.Errorf("teardown: %w", err)
 	}

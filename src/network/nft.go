@@ -41,11 +41,15 @@ func (f nft) exists(c *nftables.Conn) (bool, error) {
 	return slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == f.table }), nil
 }
 
-// ensureBase creates the table and its chains if missing and rewrites the
-// chains without per-VM rules to match the configuration in force.
+// ensureBase creates the tables, chains and sets if missing and rewrites
+// the chains without per-VM rules (and the guard chain) to match the
+// configuration in force, in one transaction.
 func (f nft) ensureBase() error {
 	c, err := f.conn()
 	if err != nil {
+		return err
+	}
+	if err := f.addGuardBase(c); err != nil {
 		return err
 	}
 	t := c.AddTable(f.tableRef())
@@ -149,19 +153,29 @@ func (f nft) deleteRules(match func(RuleRef) bool) error {
 	return nil
 }
 
-// deleteTable removes the table with all its chains and rules, if present.
+// deleteTable removes the ip and bridge tables with all their chains, sets
+// and rules, if present.
 func (f nft) deleteTable() error {
 	c, err := f.conn()
 	if err != nil {
 		return err
 	}
-	ok, err := f.exists(c)
-	if err != nil || !ok {
-		return err
+	n := 0
+	for _, t := range []*nftables.Table{f.tableRef(), f.bridgeTableRef()} {
+		tables, err := c.ListTablesOfFamily(t.Family)
+		if err != nil {
+			return fmt.Errorf("list nftables tables: %w", err)
+		}
+		if slices.ContainsFunc(tables, func(x *nftables.Table) bool { return x.Name == t.Name }) {
+			c.DelTable(t)
+			n++
+		}
 	}
-	c.DelTable(f.tableRef())
+	if n == 0 {
+		return nil
+	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("delete nftables table %s: %w", f.table, err)
+		return fmt.Errorf("delete nftables tables %s: %w", f.table, err)
 	}
 	return nil
 }

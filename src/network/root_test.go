@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 )
 
@@ -28,10 +29,10 @@ func TestBridgeAttachCreatesIsolatedTap(t *testing.T) {
 	want := Attachment{
 		ID: id, Mode: ModeBridge, Tap: "ukzt0f8e7d6c5b", MAC: "52:54:0a:d5:fa:02",
 		GuestIP: netip.MustParsePrefix("10.213.250.2/24"), Gateway: netip.MustParseAddr("10.213.250.1"),
-		Ports: []PortMapping{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 47000, GuestPort: 8080}},
+		Ports: []PortMapping{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: n.cfg.PortRange[0], GuestPort: 8080}},
 	}
-	if len(a.Ports) == 1 && a.Ports[0].HostPort > 47000 && a.Ports[0].HostPort <= 47099 {
-		want.Ports[0].HostPort = a.Ports[0].HostPort // 47000 was busy on this host
+	if len(a.Ports) == 1 && a.Ports[0].HostPort > n.cfg.PortRange[0] && a.Ports[0].HostPort <= n.cfg.PortRange[1] {
+		want.Ports[0].HostPort = a.Ports[0].HostPort // the range's first port was taken meanwhile
 	}
 	if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", want) {
 		t.Errorf("attachment\n got %+v\nwant %+v", a, want)
@@ -81,6 +82,9 @@ func TestBridgeAttachCreatesIsolatedTap(t *testing.T) {
 	if fmt.Sprint(chains) != "[prerouting output]" {
 		t.Errorf("DNAT rules in chains %v, want prerouting and output", chains)
 	}
+	if taps, err := n.nft().guardTaps(); err != nil || fmt.Sprint(taps) != "["+a.Tap+"]" {
+		t.Errorf("guard sets name %v, %v; want only %s", taps, err, a.Tap)
+	}
 	for _, lease := range []string{"ip-10.213.250.2", portLease} {
 		if b, err := os.ReadFile(n.dir.lease(lease)); err != nil || string(b) != id {
 			t.Errorf("lease %s: %q, %v", lease, b, err)
@@ -95,6 +99,9 @@ func TestBridgeAttachCreatesIsolatedTap(t *testing.T) {
 	}
 	if rules, err := n.nft().commented(); err != nil || len(rules) != 0 {
 		t.Errorf("rules after Detach: %+v, %v", rules, err)
+	}
+	if taps, err := n.nft().guardTaps(); err != nil || len(taps) != 0 {
+		t.Errorf("guard elements after Detach: %v, %v", taps, err)
 	}
 	assertStateEmpty(t, n)
 	if err := n.Detach(ctx, id); err != nil {
@@ -111,7 +118,7 @@ func TestBridgeDNATReachesGuest(t *testing.T) {
 	ns := newNetns(t)
 	hostEnd, peer := fakeGuestLink(t)
 	id := testIDPrefix + "-dnat"
-	a, err := n.attach(ctx, id, []PortRequest{{GuestPort: 8080}, {HostPort: 47090, GuestPort: 8081}}, hostEnd)
+	a, err := n.attach(ctx, id, []PortRequest{{GuestPort: 8080}, {HostPort: freePort(t), GuestPort: 8081}}, hostEnd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +191,12 @@ func TestBridgeBusyPortFailsAndLeavesNothing(t *testing.T) {
 	defer l.Close()
 	busy := netip.MustParseAddrPort(l.Addr().String()).Port()
 
-	holder, err := n.Attach(ctx, testIDPrefix+"-holder", []PortRequest{{HostPort: 47080, GuestPort: 80}})
+	leased := freePort(t)
+	holder, err := n.Attach(ctx, testIDPrefix+"-holder", []PortRequest{{HostPort: leased, GuestPort: 80}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, port := range []uint16{busy, 47080} {
+	for _, port := range []uint16{busy, leased} {
 		id := testIDPrefix + "-loser"
 		_, err := n.Attach(ctx, id, []PortRequest{{GuestPort: 22}, {HostPort: port, GuestPort: 80}})
 		if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), fmt.Sprintf("host port %d is already in use", port)) {
@@ -250,6 +258,10 @@ func TestBridgeAttachDetachCyclesLeaveNothing(t *testing.T) {
 	if ok, err := n.nft().exists(c); ok || err != nil {
 		t.Errorf("table after Teardown: %v, %v", ok, err)
 	}
+	if tables, err := c.ListTablesOfFamily(nftables.TableFamilyBridge); err != nil ||
+		slices.ContainsFunc(tables, func(x *nftables.Table) bool { return x.Name == n.cfg.Table }) {
+		t.Errorf("bridge table after Teardown: %v", err)
+	}
 }
 
 // A second Network on the same StateDir, as another process would have,
@@ -300,11 +312,15 @@ func TestBridgeLeftoversFindsStrays(t *testing.T) {
 	if err := l.plug(tap, br); err != nil {
 		t.Fatal(err)
 	}
-	ghost := []PortMapping{{HostIP: n.cfg.HostIP, HostPort: 47099, GuestPort: 80}}
+	ghostPort := freePort(t)
+	ghost := []PortMapping{{HostIP: n.cfg.HostIP, HostPort: ghostPort, GuestPort: 80}}
 	if err := n.nft().addDNAT("ghost", netip.MustParseAddr("10.213.250.99"), ghost); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.dir.createLease(portLeaseName(47099), "ghost"); err != nil {
+	if _, err := n.dir.createLease(portLeaseName(ghostPort), "ghost"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.nft().addGuard(stray, "52:54:0a:d5:fa:63", netip.MustParseAddr("10.213.250.99")); err != nil {
 		t.Fatal(err)
 	}
 	got, err := n.Leftovers(ctx)
@@ -312,13 +328,16 @@ func TestBridgeLeftoversFindsStrays(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(got.Taps) != "["+stray+"]" || len(got.Rules) != 2 || got.Rules[0].ID != "ghost" ||
-		fmt.Sprint(got.Leases) != "[port-47099]" {
+		fmt.Sprint(got.Leases) != "["+portLeaseName(ghostPort)+"]" || fmt.Sprint(got.Guards) != "["+stray+"]" {
 		t.Errorf("Leftovers: %+v", got)
 	}
 	if _, err := n.RemoveLeftovers(ctx); err != nil {
 		t.Fatal(err)
 	}
 	assertOnly(t, n, kept.ID)
+	if taps, err := n.nft().guardTaps(); err != nil || fmt.Sprint(taps) != "["+kept.Tap+"]" {
+		t.Errorf("guard after RemoveLeftovers: %v, %v; want only %s", taps, err, kept.Tap)
+	}
 }
 
 // assertOnly checks that the network holds exactly the attachments ids:
@@ -369,4 +388,74 @@ func assertOnly(t *testing.T, n *Network, ids ...string) {
 			t.Errorf("tap %s", name)
 		}
 	}
+}
+
+// Two owners (two CLI state directories, or a CLI and a cell) on one
+// bridge share its host-wide store: their leases never collide, each lists
+// and detaches only its own attachments, and Teardown leaves the bridge to
+// the one still using it.
+func TestBridgeOwnersShareOneStore(t *testing.T) {
+	a := rootNetwork(t)
+	ctx := context.Background()
+	cfg := a.Config()
+	cfg.StateDir = t.TempDir()
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		list, _ := b.Attachments()
+		for _, x := range list {
+			_ = b.Detach(ctx, x.ID)
+		}
+	})
+	var got []Attachment
+	for i, n := range []*Network{a, b, a, b} {
+		att, err := n.Attach(ctx, fmt.Sprintf("%s-owner-%d", testIDPrefix, i), []PortRequest{{GuestPort: 8080}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, prev := range got {
+			if prev.GuestIP == att.GuestIP || prev.Ports[0].HostPort == att.Ports[0].HostPort {
+				t.Errorf("%s and %s share an address or port: %v %v, %v %v", prev.ID, att.ID,
+					prev.GuestIP, prev.Ports, att.GuestIP, att.Ports)
+			}
+		}
+		got = append(got, att)
+	}
+	ids := func(n *Network) string {
+		list, err := n.Attachments()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range list {
+			out = append(out, x.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	if ids(a) != fmt.Sprint([]string{got[0].ID, got[2].ID}) || ids(b) != fmt.Sprint([]string{got[1].ID, got[3].ID}) {
+		t.Errorf("Attachments: a %s, b %s", ids(a), ids(b))
+	}
+	if err := a.Detach(ctx, got[1].ID); !errors.Is(err, ErrNotOwner) {
+		t.Errorf("a detached b's attachment: %v", err)
+	}
+	if left, err := a.Leftovers(ctx); err != nil || !left.Empty() {
+		t.Errorf("b's objects are leftovers to a: %+v, %v", left, err)
+	}
+	for _, x := range []Attachment{got[0], got[2]} {
+		if err := a.Detach(ctx, x.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(got[1].Tap); err != nil {
+		t.Errorf("Teardown by a removed b's tap: %v", err)
+	}
+	if _, err := netlink.LinkByName(cfg.Bridge); err != nil {
+		t.Errorf("Teardown by a removed the bridge b still uses: %v", err)
+	}
+	assertOnly(t, b, got[1].ID, got[3].ID)
 }

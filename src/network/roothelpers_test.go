@@ -21,7 +21,7 @@ import (
 )
 
 // Root integration tests use their own bridge, table, subnet, port range
-// and StateDir, so that they never disturb a real unik network on the host.
+// (from a port the kernel says is free) and StateDir, so that they never disturb a real unik network on the host.
 var testSubnet = netip.MustParsePrefix("10.213.250.0/24")
 
 const (
@@ -61,10 +61,11 @@ func rootNetwork(t *testing.T) *Network {
 	n, err := New(Config{
 		Mode:      ModeBridge,
 		StateDir:  t.TempDir(),
+		RunDir:    t.TempDir(),
 		Bridge:    testBridgePrefix + suffix,
 		Table:     testTablePrefix + suffix,
 		Subnet:    testSubnet,
-		PortRange: [2]uint16{47000, 47099},
+		PortRange: freeRange(t, 100),
 	})
 	if err != nil {
 		t.Fatal(err)

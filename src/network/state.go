@@ -16,7 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stateDir is the one place where paths under Config.StateDir are made:
+// stateDir is the one place where paths of a store are made (StateDir in
+// user mode, RunDir/<bridge> in bridge mode):
 //
 //	lock                      flock held around every change
 //	leases/ip-10.213.0.5      created O_EXCL, holds the attachment id
@@ -37,21 +38,21 @@ func portLeaseName(p uint16) string   { return "port-" + strconv.Itoa(int(p)) }
 
 func (d stateDir) ensure() error {
 	for _, p := range []string{d.leasesDir(), d.attachmentsDir()} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
+		if err := os.MkdirAll(p, 0o700); err != nil {
 			return fmt.Errorf("create state directory: %w", err)
 		}
 	}
 	return nil
 }
 
-// lock takes the StateDir-wide exclusive flock, waiting until ctx is done.
+// lock takes the store-wide exclusive flock, waiting until ctx is done.
 // flock conflicts between separate open file descriptions, so it serialises
 // goroutines of one process as well as processes.
 func (d stateDir) lock(ctx context.Context) (unlock func(), err error) {
 	if err := d.ensure(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(d.lockPath(), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(d.lockPath(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open state lock: %w", err)
 	}
@@ -76,7 +77,7 @@ func (d stateDir) lock(ctx context.Context) (unlock func(), err error) {
 // createLease creates a lease file exclusively; it reports false if the
 // lease is already held.
 func (d stateDir) createLease(name, id string) (bool, error) {
-	f, err := os.OpenFile(d.lease(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(d.lease(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
@@ -137,9 +138,13 @@ func (d stateDir) leases() (map[string]string, error) {
 // always undo an Attach, even one that crashed half-way.
 type record struct {
 	Attachment Attachment `json:"attachment"`
-	Bridge     string     `json:"bridge,omitempty"`
-	Table      string     `json:"table,omitempty"`
-	Leases     []string   `json:"leases"`
+	// Owner is the StateDir of the Network that made the attachment: a
+	// store in bridge mode is shared by every process on the bridge, and
+	// each lists, and may detach, only its own attachments.
+	Owner  string   `json:"owner,omitempty"`
+	Bridge string   `json:"bridge,omitempty"`
+	Table  string   `json:"table,omitempty"`
+	Leases []string `json:"leases"`
 }
 
 func (d stateDir) writeRecord(r record) error {
@@ -149,7 +154,7 @@ func (d stateDir) writeRecord(r record) error {
 	}
 	path := d.recordPath(r.Attachment.ID)
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("write record %s: %w", r.Attachment.ID, err)
 	}

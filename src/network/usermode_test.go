@@ -15,7 +15,7 @@ func netListenLoopback() (net.Listener, error) { return net.Listen("tcp4", "127.
 
 func userNetwork(t *testing.T, stateDir string) *Network {
 	t.Helper()
-	n, err := New(Config{Mode: ModeUser, StateDir: stateDir, PortRange: [2]uint16{47100, 47199}})
+	n, err := New(Config{Mode: ModeUser, StateDir: stateDir, PortRange: freeRange(t, 100)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,10 @@ func TestUserModeAttachDetach(t *testing.T) {
 	}
 
 	// Another instance, as another process would, sees the leases.
-	other := userNetwork(t, dir)
+	other, err := New(n.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
 	list, err := other.Attachments()
 	if err != nil || len(list) != 1 || list[0].ID != "web-1" {
 		t.Fatalf("Attachments from another instance: %+v, %v", list, err)
@@ -81,8 +84,8 @@ func TestUserModeFailedAttachLeavesNothing(t *testing.T) {
 	defer l.Close()
 	busy := netip.MustParseAddrPort(l.Addr().String()).Port()
 	n := userNetwork(t, t.TempDir())
-	// Port 47150 is leased before the busy one is refused: rollback frees it.
-	_, err = n.Attach(ctx, "vm", []PortRequest{{GuestPort: 1}, {HostPort: 47150, GuestPort: 2}, {HostPort: busy, GuestPort: 3}})
+	// The free port is leased before the busy one is refused: rollback frees it.
+	_, err = n.Attach(ctx, "vm", []PortRequest{{GuestPort: 1}, {HostPort: freePort(t), GuestPort: 2}, {HostPort: busy, GuestPort: 3}})
 	if !errors.Is(err, ErrPortInUse) {
 		t.Fatalf("Attach with a busy port: %v", err)
 	}
@@ -113,11 +116,12 @@ func TestLeftoverLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A crash between leasing and writing the record leaves this.
-	if ok, err := n.dir.createLease(portLeaseName(47199), "crashed"); !ok || err != nil {
+	crashed := portLeaseName(n.cfg.PortRange[1])
+	if ok, err := n.dir.createLease(crashed, "crashed"); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	l, err := n.Leftovers(ctx)
-	if err != nil || fmt.Sprint(l.Leases) != "[port-47199]" || len(l.Taps)+len(l.Rules) != 0 {
+	if err != nil || fmt.Sprint(l.Leases) != "["+crashed+"]" || len(l.Taps)+len(l.Rules) != 0 {
 		t.Fatalf("Leftovers: %+v, %v", l, err)
 	}
 	if _, err := n.RemoveLeftovers(ctx); err != nil {

@@ -13,6 +13,10 @@ import (
 	"code.cloudfoundry.org/locket"
 )
 
+// DefaultListenAddr is where the plain-HTTP rep API (ping, evacuate) listens unless configured:
+// loopback, since it has no authentication and /evacuate drains the cell.
+const DefaultListenAddr = "127.0.0.1:1800"
+
 // RootFSName is the only preloaded rootfs a unik cell advertises: LRPs with root_fs
 // "preloaded:unik" are microVM apps.
 const RootFSName = "unik"
@@ -33,8 +37,10 @@ type Config struct {
 	KeyFile    string `json:"key_file"`
 	locket.ClientLocketConfig
 
-	// ListenAddr serves the rep's plain HTTP routes (ping, evacuate: the drain script's);
-	// ListenAddrSecurable the mTLS routes (state, perform, stop, cancel, metrics).
+	// ListenAddr serves the rep's plain HTTP routes (ping, evacuate: the drain script's), with
+	// no authentication, so it defaults to loopback (127.0.0.1:1800, as Diego's rep does);
+	// ListenAddrSecurable the mTLS routes (state, perform, stop, cancel, metrics), default
+	// 0.0.0.0:1801. Every listener without mutual TLS must default to loopback.
 	ListenAddr          string `json:"listen_addr"`
 	ListenAddrSecurable string `json:"listen_addr_securable"`
 	// AdvertiseDomain names the cell in its rep_url: https://<cell_id>.<advertise_domain>:port.
@@ -138,7 +144,7 @@ func (c Config) WithDefaults() Config {
 		c.PreloadedRootFS = []string{RootFSName + ":" + RootFSName}
 	}
 	if c.ListenAddr == "" {
-		c.ListenAddr = "0.0.0.0:1800"
+		c.ListenAddr = DefaultListenAddr
 	}
 	if c.ListenAddrSecurable == "" {
 		c.ListenAddrSecurable = "0.0.0.0:1801"
@@ -266,7 +272,9 @@ func (c Config) RepURL() string {
 	return fmt.Sprintf("https://%s:%s", host, port)
 }
 
-// RepAddress is the URL of the cell's plain HTTP listener (ping, evacuate).
+// RepAddress is the URL of the cell's plain HTTP listener (ping, evacuate) as registered in
+// its presence: the cell's address and the listen_addr port, as Diego's rep registers it, even
+// when the listener is on loopback (Diego's components call the rep_url).
 func (c Config) RepAddress() string {
 	port := c.ListenAddr[strings.LastIndex(c.ListenAddr, ":")+1:]
 	return fmt.Sprintf("http://%s:%s", c.HostIP(), port)

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +71,31 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v", want, err)
 		}
+	}
+}
+
+// A listener without mutual TLS defaults to loopback: /evacuate drains the cell, unauthenticated.
+func TestPlainListenerDefaultsToLoopback(t *testing.T) {
+	c, err := config.Load(write(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != "127.0.0.1:1800" || config.DefaultListenAddr != "127.0.0.1:1800" {
+		t.Errorf("listen_addr defaults to %q, want 127.0.0.1:1800", c.ListenAddr)
+	}
+	host, _, err := net.SplitHostPort(c.ListenAddr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		t.Errorf("listen_addr %q is not on loopback (%v)", c.ListenAddr, err)
+	}
+	// the mTLS listener may listen everywhere; an explicit listen_addr is kept
+	if c.ListenAddrSecurable != "0.0.0.0:1801" {
+		t.Errorf("listen_addr_securable %q", c.ListenAddrSecurable)
+	}
+	c, err = config.Load(write(t, map[string]any{"listen_addr": "10.0.0.5:1800"}))
+	if err != nil || c.ListenAddr != "10.0.0.5:1800" {
+		t.Errorf("explicit listen_addr: %q, %v", c.ListenAddr, err)
+	}
+	if d := (config.Config{}).WithDefaults(); d.ListenAddr != "127.0.0.1:1800" {
+		t.Errorf("WithDefaults listen_addr %q", d.ListenAddr)
 	}
 }

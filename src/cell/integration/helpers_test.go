@@ -168,7 +168,9 @@ func removeStaleNetwork() {
 		_ = exec.Command("ip", "link", "del", l).Run()
 	}
 	for _, t := range tables(netPrefix) {
-		_ = exec.Command("nft", "delete", "table", "ip", t).Run()
+		for _, family := range []string{"ip", "bridge"} { // the network's DNAT table and its guard
+			_ = exec.Command("nft", "delete", "table", family, t).Run()
+		}
 	}
 }
 
