@@ -53,6 +53,7 @@ func New(cfg Config, driver Driver, net Network) (*Engine, error) {
 var (
 	ErrNoInstance = errors.New("no such instance")
 	ErrRunning    = errors.New("instance is running")
+	ErrNotRunning = errors.New("instance is not running")
 )
 
 // RunSpec says what to run and how.
@@ -70,6 +71,10 @@ type RunSpec struct {
 	EnvFor func(network.Attachment) []string
 	// SSH, when set, has the guest init serve port forwarding (cf ssh -L) with these keys.
 	SSH *guestinit.SSHConfig
+	// Files are written into the guest before the app starts; FilesFor, when set, adds files
+	// that depend on the network attachment (an identity certificate for the guest's address).
+	Files    []guestinit.File
+	FilesFor func(network.Attachment) ([]guestinit.File, error)
 }
 
 // Validate names the first bad field.
@@ -152,7 +157,18 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 		}
 		env = append(env[:len(env):len(env)], extra...)
 	}
-	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS, SSH: spec.SSH}
+	files := spec.Files
+	if spec.FilesFor != nil {
+		extra, err := spec.FilesFor(att)
+		if err != nil {
+			return Info{}, fmt.Errorf("run: %w", err)
+		}
+		files = append(files[:len(files):len(files)], extra...)
+	}
+	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS, SSH: spec.SSH, Files: files}
+	if err := cfg.Validate(); err != nil {
+		return Info{}, fmt.Errorf("run: %w", err)
+	}
 	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, cfg); err != nil {
 		return Info{}, fmt.Errorf("run: initrd: %w", err)
 	}

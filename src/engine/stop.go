@@ -2,11 +2,14 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/unik-cf/unik/src/guestinit"
 )
 
 // Stop asks the app to end (SIGTERM inside the guest, SIGKILL after its grace period) and
@@ -37,13 +40,51 @@ func (e *Engine) Stop(ctx context.Context, id string) error {
 	return nil
 }
 
-// writeControl writes to the VM's control FIFO without blocking: QEMU holds its read end.
+// PushFiles writes files into a running guest (rotated credentials): init replaces each
+// atomically. It returns once the message is in the control channel, not once it is applied.
+func (e *Engine) PushFiles(id string, files []guestinit.File) error {
+	if err := guestinit.ValidateFiles(files); err != nil {
+		return fmt.Errorf("push files to %s: %w", id, err)
+	}
+	d := e.dir(id)
+	m, err := e.driver.Open(d.Dir, id)
+	if err != nil {
+		return err
+	}
+	if !m.Alive() {
+		return fmt.Errorf("push files to %s: %w", id, ErrNotRunning)
+	}
+	b, err := json.Marshal(files)
+	if err != nil {
+		return err
+	}
+	if err := writeControl(d.Control(), guestinit.ControlFiles+string(b)+"\n"); err != nil {
+		return fmt.Errorf("push files to %s: control channel: %w", id, err)
+	}
+	return nil
+}
+
+// writeControl writes a message to the VM's control FIFO. QEMU holds its read end, so the open
+// does not block; a message longer than the pipe's buffer is written in full (the runtime's
+// poller waits for room), within a deadline. A lock file beside the FIFO keeps two writers'
+// messages from interleaving.
 func writeControl(path, msg string) error {
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if err := f.SetWriteDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		return err
+	}
 	_, err = f.WriteString(msg)
 	return err
 }

@@ -181,10 +181,9 @@ func (a *app) stop() {
 func watchControl(r io.Reader, a *app) {
 	for {
 		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 2*MaxFilesBytes)
 		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) == "stop" {
-				a.stop()
-			}
+			handleControl(sc.Text(), a)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -63,6 +63,9 @@ func run(console io.Writer) int {
 		return status.fail(console, err)
 	}
 	startSSH(cfg.SSH, console)
+	if err := writeFiles(cfg.Files); err != nil {
+		return status.fail(console, err)
+	}
 	app, err := startApp(m, cfg, ports)
 	if err != nil {
 		return status.fail(console, err)

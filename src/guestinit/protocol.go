@@ -41,6 +41,8 @@ type Config struct {
 	StopGraceMS int        `json:"stop_grace_ms,omitempty"` // SIGTERM to SIGKILL; default 10000
 	// SSH, when set, serves port forwarding the way diego-sshd would (cf ssh -L); see SSHServer.
 	SSH *SSHConfig `json:"ssh,omitempty"`
+	// Files are written before the app starts (see File).
+	Files []File `json:"files,omitempty"`
 }
 
 // NetConfig is the guest side of a network attachment.
@@ -68,6 +70,9 @@ func (c Config) Validate() error {
 	}
 	if c.StopGraceMS < 0 {
 		return fmt.Errorf("config: stop_grace_ms must not be negative")
+	}
+	if err := ValidateFiles(c.Files); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if c.SSH != nil {
 		if _, _, err := net.SplitHostPort(c.SSH.Address); err != nil {
