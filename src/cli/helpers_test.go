@@ -189,6 +189,8 @@ func (h *vmHost) cleanup() {
 	if os.Geteuid() == 0 {
 		if n, err := h.network(); err == nil {
 			_ = n.Teardown(context.Background())
+			// the bridge's host-wide lease store (only this test used the bridge)
+			_ = os.RemoveAll(filepath.Join(n.Config().RunDir, h.env["UNIK_BRIDGE"]))
 		}
 	}
 }
