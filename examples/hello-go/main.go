@@ -6,6 +6,7 @@
 //	GET /ready         200 once ready, 503 before (readiness checks); the app starts ready
 //	                   unless $START_UNREADY is set
 //	GET /ready/on, /ready/off   make it ready, or not
+//	GET /file?path=P   the content of the file at P, as the app's user can read it
 //
 // `hello-go once` prints one line and exits 0 instead (a one-off task, `cf run-task`).
 package main
@@ -32,6 +33,14 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", hello)
 	mux.HandleFunc("GET /env", env)
+	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile(r.URL.Query().Get("path"))
+		if err != nil {
+			http.Error(w, err.Error()+"\n", http.StatusNotFound)
+			return
+		}
+		w.Write(b)
+	})
 	var ready atomic.Bool
 	ready.Store(os.Getenv("START_UNREADY") == "")
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {

@@ -103,9 +103,13 @@ func New(logger lager.Logger, cfg config.Config) (ifrit.Runner, error) {
 		logger.Error("clean-image-work-dir-failed", err)
 	}
 	capacity := executor.NewExecutorResources(cfg.VM.MemoryCapacityMB, cfg.VM.DiskCapacityMB, cfg.VM.MaxContainers)
-	dep, err := depot.New(logger, depot.Config{CellID: cfg.CellID, RecordDir: dirs.Containers(), ExternalIP: cfg.HostIP(),
+	dcfg := depot.Config{CellID: cfg.CellID, RecordDir: dirs.Containers(), ExternalIP: cfg.HostIP(),
 		Capacity: capacity, DefaultMemoryMB: cfg.VM.DefaultMemoryMB, CPUs: cfg.VM.CPUs,
-		StopGrace: time.Duration(cfg.GracefulShutdownInterval)}, eng, images, metron)
+		StopGrace: time.Duration(cfg.GracefulShutdownInterval)}
+	if dcfg.Identity, dcfg.TrustedCerts, err = instanceCredentials(cfg); err != nil {
+		return nil, err
+	}
+	dep, err := depot.New(logger, dcfg, eng, images, metron)
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,15 @@
 //     one fails (probed at the check's interval_ms), and so on; each change is a running
 //     event and a StartActualLRP with the new routable, so the route-emitter follows.
 //     Liveness checks are probed at their interval_ms (default 30s).
+//   - The app's files from the cell, written by the guest init before the app starts (config
+//     segment: never a command line): the instance identity credentials at
+//     /etc/cf-instance-credentials/instance.{crt,key} (CF_INSTANCE_CERT/KEY; signed by
+//     instance_identity_ca_path, CN and DNS SAN the instance guid, IP SAN its address, OUs from
+//     certificate_properties; rotated at three quarters of their validity by pushing new files
+//     over the control channel, the app keeps running); the cell's trusted certificates
+//     (trusted_system_certificates_path) at the run request's path with CF_SYSTEM_CERT_PATH;
+//     the DesiredLRP's volume_mounted_files (read from the BBS, since the rep's run request
+//     drops them) below /etc/cf-service-bindings, readable by the app only.
 //   - cf ssh: diego-sshd's Run is not run; its -address, -hostKey and -authorizedKey go to the
 //     guest init (in the config segment, never a command line), which serves what a shell-less
 //     instance can honour: port forwarding (cf ssh -N -L) with the authorized key; a session

@@ -65,6 +65,17 @@ type Config struct {
 
 	LoggregatorConfig loggingclient.Config `json:"loggregator"`
 
+	// Instance identity (Diego's rep names): with both paths, every instance gets a key and a
+	// certificate signed by this CA at CF_INSTANCE_CERT/CF_INSTANCE_KEY, rotated before they
+	// expire; validity default 24h.
+	InstanceIdentityCAPath         string                `json:"instance_identity_ca_path,omitempty"`
+	InstanceIdentityPrivateKeyPath string                `json:"instance_identity_private_key_path,omitempty"`
+	InstanceIdentityValidityPeriod durationjson.Duration `json:"instance_identity_validity_period,omitempty"`
+	// TrustedSystemCertificatesPath is a directory of the cell's trusted certificates (*.crt,
+	// *.pem): every instance gets them at the path its run request names
+	// (/etc/cf-system-certificates for Cloud Controller's apps), with CF_SYSTEM_CERT_PATH.
+	TrustedSystemCertificatesPath string `json:"trusted_system_certificates_path,omitempty"`
+
 	VM VM `json:"vm"`
 }
 
@@ -191,6 +202,14 @@ func (c Config) Validate() error {
 	}
 	if err := validPort("listen_addr_securable", c.ListenAddrSecurable); err != nil {
 		return err
+	}
+	if (c.InstanceIdentityCAPath == "") != (c.InstanceIdentityPrivateKeyPath == "") {
+		return fmt.Errorf("instance_identity_ca_path and instance_identity_private_key_path go together")
+	}
+	if c.TrustedSystemCertificatesPath != "" {
+		if fi, err := os.Stat(c.TrustedSystemCertificatesPath); err != nil || !fi.IsDir() {
+			return fmt.Errorf("trusted_system_certificates_path %q is not a directory", c.TrustedSystemCertificatesPath)
+		}
 	}
 	if c.LoggregatorConfig.APIPort == 0 {
 		return fmt.Errorf("loggregator.loggregator_api_port is required (the local loggregator agent)")

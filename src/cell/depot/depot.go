@@ -12,9 +12,11 @@ import (
 	"code.cloudfoundry.org/executor"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/unik-cf/unik/src/cell/identity"
 	"github.com/unik-cf/unik/src/cell/imagecache"
 	"github.com/unik-cf/unik/src/cell/logs"
 	"github.com/unik-cf/unik/src/engine"
+	"github.com/unik-cf/unik/src/guestinit"
 	"github.com/unik-cf/unik/src/imagestore"
 )
 
@@ -26,6 +28,7 @@ type Engine interface {
 	Stop(ctx context.Context, id string) error
 	Remove(ctx context.Context, id string, force bool) error
 	LogPaths(id string) (engine.Paths, error)
+	PushFiles(id string, files []guestinit.File) error
 }
 
 // Images prepares the image of a droplet (imagecache.Cache).
@@ -55,6 +58,12 @@ type Config struct {
 	ReadinessInterval time.Duration
 	WatchInterval     time.Duration // how often a VM's state is read; default 200ms
 	ReservedExpiry    time.Duration // a Reserved container not run by then is deleted; default 1m
+
+	// Identity, when set, issues every instance's identity credentials (CF_INSTANCE_CERT/KEY)
+	// and rotates them before they expire.
+	Identity *identity.CA
+	// TrustedCerts go to every instance at its run request's trusted_system_certificates_path.
+	TrustedCerts []TrustedCert
 }
 
 func (c Config) withDefaults() Config {
@@ -109,6 +118,8 @@ type container struct {
 	// stopRequested: StopContainer was called; the run goroutine completes it as stopped.
 	stopRequested bool
 	deleting      bool
+	mounted       []guestinit.File // volume-mounted files, until the VM boots (SetVolumeMountedFiles)
+	mountedErr    error            // why they cannot be honoured: the instance fails with it
 }
 
 var _ executor.Client = (*Depot)(nil)

@@ -19,16 +19,19 @@ import (
 	"github.com/unik-cf/unik/src/cell/imagecache"
 	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/engine"
+	"github.com/unik-cf/unik/src/guestinit"
 	"github.com/unik-cf/unik/src/imagestore"
 	"github.com/unik-cf/unik/src/network"
 )
 
 // fakeEngine keeps instances in memory; a test ends one with exit.
 type fakeEngine struct {
-	mu   sync.Mutex
-	vms  map[string]*engine.Info
-	n    int
-	envs map[string][]string
+	mu     sync.Mutex
+	vms    map[string]*engine.Info
+	n      int
+	envs   map[string][]string
+	files  map[string][]guestinit.File   // given at boot
+	pushed map[string][][]guestinit.File // pushed into the running guest
 }
 
 func newFakeEngine() *fakeEngine {
@@ -48,6 +51,18 @@ func (f *fakeEngine) Run(ctx context.Context, spec engine.RunSpec) (engine.Info,
 		State: engine.StateRunning}
 	f.vms[id] = info
 	f.envs[id] = append(append([]string{}, spec.Env...), spec.EnvFor(att)...)
+	files := append([]guestinit.File{}, spec.Files...)
+	if spec.FilesFor != nil {
+		extra, err := spec.FilesFor(att)
+		if err != nil {
+			return engine.Info{}, err
+		}
+		files = append(files, extra...)
+	}
+	if f.files == nil {
+		f.files = map[string][]guestinit.File{}
+	}
+	f.files[id] = files
 	return *info, nil
 }
 
@@ -94,6 +109,16 @@ func (f *fakeEngine) Remove(ctx context.Context, id string, force bool) error {
 
 func (f *fakeEngine) LogPaths(id string) (engine.Paths, error) {
 	return engine.Paths{Stdout: "/nonexistent/out", Stderr: "/nonexistent/err"}, nil
+}
+
+func (f *fakeEngine) PushFiles(id string, files []guestinit.File) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pushed == nil {
+		f.pushed = map[string][][]guestinit.File{}
+	}
+	f.pushed[id] = append(f.pushed[id], files)
+	return nil
 }
 
 type fakeImages struct{}

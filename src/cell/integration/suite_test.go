@@ -76,7 +76,7 @@ var _ = BeforeSuite(func() {
 
 	diego, err = localdiego.Start(ctx, localdiego.Options{Dir: filepath.Join(workDir, "diego"), Bin: bin, Repo: repo, Cells: 2,
 		NetPrefix: netPrefix, SubnetBase: 30, PortBase: 45000, ConvergeInterval: 2 * time.Second,
-		PollingInterval: 3 * time.Second, LockTTL: 5 * time.Second, CellMemoryMB: 2048, Logger: logger})
+		PollingInterval: 3 * time.Second, LockTTL: 5 * time.Second, CellMemoryMB: 2048, IdentityValidity: 20 * time.Second, Logger: logger})
 	if err != nil && diego != nil {
 		diego.Stop()
 	}

@@ -35,6 +35,11 @@ func newProcessor(cellID, zone string, stacks rep.StackPathMap, b bbs.InternalCl
 		convert: rep.RunRequestConversionHelper{ECRHelper: ecrhelper.NewECRHelper()}}
 }
 
+// mountedFileSetter is the depot's way in for the DesiredLRP's volume_mounted_files.
+type mountedFileSetter interface {
+	SetVolumeMountedFiles(guid string, files []*models.File) error
+}
+
 // lrp is a container with its LRP keys.
 type lrp struct {
 	key      *models.ActualLRPKey
@@ -101,6 +106,13 @@ func (p *processor) start(logger lager.Logger, traceID string, l lrp) {
 	if err != nil {
 		logger.Error("run-request-failed", err)
 		return
+	}
+	// The rep's run request drops volume_mounted_files (file-based service bindings): hand
+	// them to the executor directly when it takes them. A refusal fails the instance at boot.
+	if fs, ok := p.executor.(mountedFileSetter); ok && len(desired.VolumeMountedFiles) > 0 {
+		if err := fs.SetVolumeMountedFiles(l.c.Guid, desired.VolumeMountedFiles); err != nil {
+			logger.Error("volume-mounted-files-refused", err)
+		}
 	}
 	if err := p.executor.RunContainer(logger, traceID, &req); err != nil {
 		logger.Error("run-container-failed", err)

@@ -46,6 +46,9 @@ func (d *Diego) NewCell(i int) (*Cell, error) {
 		BBSAddress: d.BBSURL, CaCertFile: d.Certs.CA(), CertFile: d.Certs.Cert(), KeyFile: d.Certs.Key(),
 		ListenAddr: "127.0.0.1:" + strconv.Itoa(ports[0]), ListenAddrSecurable: "127.0.0.1:" + strconv.Itoa(ports[1]),
 	}
+	cfg.InstanceIdentityCAPath, cfg.InstanceIdentityPrivateKeyPath = d.Certs.CA(), d.Certs.CAKey()
+	cfg.InstanceIdentityValidityPeriod = durationjson.Duration(o.IdentityValidity)
+	cfg.TrustedSystemCertificatesPath = d.Certs.Trusted()
 	cfg.LocketAddress, cfg.LocketCACertFile = d.LocketAddr, d.Certs.CA()
 	cfg.LocketClientCertFile, cfg.LocketClientKeyFile = d.Certs.Cert(), d.Certs.Key()
 	cfg.LoggregatorConfig.APIPort = d.Ingress.Port

@@ -22,6 +22,13 @@ func (c Certs) CA() string   { return filepath.Join(c.Dir, "ca.crt") }
 func (c Certs) Cert() string { return filepath.Join(c.Dir, "server.crt") }
 func (c Certs) Key() string  { return filepath.Join(c.Dir, "server.key") }
 
+// CAKey is the CA's private key: local Diego's cells also use the CA as their instance
+// identity CA.
+func (c Certs) CAKey() string { return filepath.Join(c.Dir, "ca.key") }
+
+// Trusted is a directory holding the CA's certificate: the cells' trusted certificates.
+func (c Certs) Trusted() string { return filepath.Join(c.Dir, "trusted") }
+
 // DNS names and addresses the leaf is valid for.
 var certNames = []string{"localhost", "bbs.service.cf.internal", "locket.service.cf.internal",
 	"*.cell.service.cf.internal", "metron", "cloud-controller-ng.service.cf.internal"}
@@ -71,6 +78,19 @@ func MakeCerts(dir string) (Certs, error) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			return c, err
 		}
+	}
+	caKeyDER, err := x509.MarshalECPrivateKey(caKey)
+	if err != nil {
+		return c, err
+	}
+	if err := os.WriteFile(c.CAKey(), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: caKeyDER}), 0o600); err != nil {
+		return c, err
+	}
+	if err := os.MkdirAll(c.Trusted(), 0o755); err != nil {
+		return c, err
+	}
+	if err := os.WriteFile(filepath.Join(c.Trusted(), "local-diego-ca.crt"), files[c.CA()], 0o644); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -39,6 +39,8 @@ type Options struct {
 	PollingInterval  time.Duration
 	LockTTL          time.Duration // cells' presence TTL; default 15s
 	CellMemoryMB     int           // capacity per cell; default 4096
+	// IdentityValidity of instance identity certificates (the CA is local Diego's); default 24h.
+	IdentityValidity time.Duration
 	Logger           lager.Logger
 }
 

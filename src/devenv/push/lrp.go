@@ -33,11 +33,14 @@ type App struct {
 	// readiness_health_check_interval; default 5s).
 	ReadinessEndpoint string
 	ReadinessInterval time.Duration
-	Env               map[string]string // the app's own variables
-	Routes            []string          // hostnames
-	RootFS            string            // default preloaded:unik
-	PlacementTags     []string
-	SSH               bool // CC's default enables SSH: a diego-sshd Run and port 2222
+	// VolumeMountedFiles are CC's file-based service bindings (path relative to
+	// /etc/cf-service-bindings -> content).
+	VolumeMountedFiles map[string]string
+	Env                map[string]string // the app's own variables
+	Routes             []string          // hostnames
+	RootFS             string            // default preloaded:unik
+	PlacementTags      []string
+	SSH                bool // CC's default enables SSH: a diego-sshd Run and port 2222
 	// SSHKeys are diego-sshd's keys when SSH is on; nil: generated for the LRP.
 	SSHKeys    *SSHKeys
 	Org, Space string
@@ -161,6 +164,9 @@ func DesiredLRP(a App, dropletURL, dropletSHA256 string) *models.DesiredLRP {
 	}
 	if mon, def := healthChecks(a); mon != nil {
 		lrp.Monitor, lrp.CheckDefinition = mon, def
+	}
+	for p, content := range a.VolumeMountedFiles {
+		lrp.VolumeMountedFiles = append(lrp.VolumeMountedFiles, &models.File{Path: p, Content: content})
 	}
 	if a.ReadinessEndpoint != "" {
 		if lrp.CheckDefinition == nil {
