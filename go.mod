@@ -70,6 +70,7 @@ require (
 require (
 	code.cloudfoundry.org/auctioneer v0.0.0-20250910193354-1ef7d6c9eefe
 	code.cloudfoundry.org/bbs v0.0.0-20260507155651-045cbe358842
+	code.cloudfoundry.org/buildpackapplifecycle v0.0.0-20240416152624-ced564efa206
 	code.cloudfoundry.org/clock v1.78.0
 	code.cloudfoundry.org/diego-logging-client v0.115.0
 	code.cloudfoundry.org/durationjson v0.80.0

@@ -93,6 +93,12 @@
 //     (trusted_system_certificates_path) at the run request's path with CF_SYSTEM_CERT_PATH;
 //     the DesiredLRP's volume_mounted_files (read from the BBS, since the rep's run request
 //     drops them) below /etc/cf-service-bindings, readable by the app only.
+//   - The buildpack launcher's start-up work is done by the cell before boot: with
+//     VCAP_PLATFORM_OPTIONS naming a CredHub, VCAP_SERVICES' credhub-ref credentials are
+//     interpolated through CredHub's API over mTLS with the instance's identity (trusting the
+//     cell's trusted certificates; 3 attempts, the launcher's messages on failure, which fail
+//     the instance); DATABASE_URL is set from the first database service (the launcher's own
+//     databaseuri package); VCAP_PLATFORM_OPTIONS never reaches the app.
 //   - cf ssh: diego-sshd's Run is not run; its -address, -hostKey and -authorizedKey go to the
 //     guest init (in the config segment, never a command line), which serves what a shell-less
 //     instance can honour: port forwarding (cf ssh -N -L) with the authorized key; a session

@@ -65,10 +65,11 @@ type RunSpec struct {
 	CPUs      int // default 1
 	StopGrace time.Duration
 	Tags      map[string]string // the caller's own labels, kept in the record (a cell's container guid)
-	// EnvFor, when set, is called once the network attachment is known; the NAME=value entries
-	// it returns are added after Env. It serves variables that name the instance's own
-	// addresses (Cloud Foundry's CF_INSTANCE_IP, CF_INSTANCE_PORT...).
-	EnvFor func(network.Attachment) []string
+	// EnvFor, when set, is called once the network attachment is known (and after FilesFor);
+	// the NAME=value entries it returns are added after Env, and override it. It serves
+	// variables that name the instance's own addresses (Cloud Foundry's CF_INSTANCE_IP,
+	// CF_INSTANCE_PORT...); an error fails the run.
+	EnvFor func(network.Attachment) ([]string, error)
 	// SSH, when set, has the guest init serve port forwarding (cf ssh -L) with these keys.
 	SSH *guestinit.SSHConfig
 	// Files are written into the guest before the app starts; FilesFor, when set, adds files
@@ -149,14 +150,6 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	if err := d.writeRecord(rec); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
-	env := spec.Env
-	if spec.EnvFor != nil {
-		extra := spec.EnvFor(att)
-		if err := (RunSpec{Image: spec.Image, Env: extra}).Validate(); err != nil {
-			return Info{}, fmt.Errorf("run: EnvFor: %w", err)
-		}
-		env = append(env[:len(env):len(env)], extra...)
-	}
 	files := spec.Files
 	if spec.FilesFor != nil {
 		extra, err := spec.FilesFor(att)
@@ -164,6 +157,17 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 			return Info{}, fmt.Errorf("run: %w", err)
 		}
 		files = append(files[:len(files):len(files)], extra...)
+	}
+	env := spec.Env
+	if spec.EnvFor != nil { // after FilesFor: it may use what FilesFor made (credentials)
+		extra, err := spec.EnvFor(att)
+		if err != nil {
+			return Info{}, fmt.Errorf("run: %w", err)
+		}
+		if err := (RunSpec{Image: spec.Image, Env: extra}).Validate(); err != nil {
+			return Info{}, fmt.Errorf("run: EnvFor: %w", err)
+		}
+		env = append(env[:len(env):len(env)], extra...)
 	}
 	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS, SSH: spec.SSH, Files: files}
 	if err := cfg.Validate(); err != nil {

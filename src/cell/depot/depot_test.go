@@ -50,7 +50,6 @@ func (f *fakeEngine) Run(ctx context.Context, spec engine.RunSpec) (engine.Info,
 	info := &engine.Info{Record: engine.Record{ID: id, Tags: spec.Tags, Network: att, MemoryMB: spec.MemoryMB, CPUs: 1, Created: time.Now()},
 		State: engine.StateRunning}
 	f.vms[id] = info
-	f.envs[id] = append(append([]string{}, spec.Env...), spec.EnvFor(att)...)
 	files := append([]guestinit.File{}, spec.Files...)
 	if spec.FilesFor != nil {
 		extra, err := spec.FilesFor(att)
@@ -59,6 +58,11 @@ func (f *fakeEngine) Run(ctx context.Context, spec engine.RunSpec) (engine.Info,
 		}
 		files = append(files, extra...)
 	}
+	extra, err := spec.EnvFor(att)
+	if err != nil {
+		return engine.Info{}, err
+	}
+	f.envs[id] = append(append([]string{}, spec.Env...), extra...)
 	if f.files == nil {
 		f.files = map[string][]guestinit.File{}
 	}
@@ -283,7 +287,7 @@ func TestRecoverAdoptsRunningAndRemovesOrphans(t *testing.T) {
 	d1.RunContainer(logger, "", &req)
 	nextEvent(t, es)
 	d1.Cleanup(logger) // the process ends; the VM runs on
-	orphan, _ := eng.Run(context.Background(), engine.RunSpec{EnvFor: func(network.Attachment) []string { return nil }})
+	orphan, _ := eng.Run(context.Background(), engine.RunSpec{EnvFor: func(network.Attachment) ([]string, error) { return nil, nil }})
 
 	d2, _ := depot.New(logger, cfg, eng, fakeImages{}, nullSender{})
 	defer d2.Cleanup(logger)

@@ -11,11 +11,9 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/unik-cf/unik/src/cell/healthcheck"
-	"github.com/unik-cf/unik/src/cell/identity"
 	"github.com/unik-cf/unik/src/cell/logs"
 	"github.com/unik-cf/unik/src/cell/recipe"
 	"github.com/unik-cf/unik/src/engine"
-	"github.com/unik-cf/unik/src/guestinit"
 	"github.com/unik-cf/unik/src/network"
 )
 
@@ -38,39 +36,12 @@ func (d *Depot) run(ctx context.Context, logger lager.Logger, traceID string, c 
 		d.failCreate(ctx, logger, traceID, guid, cell, err)
 		return
 	}
-	var ports []network.PortRequest
-	for _, p := range spec.Ports {
-		ports = append(ports, network.PortRequest{GuestPort: p})
-	}
-	memory := c.MemoryMB
-	if memory <= 0 {
-		memory = d.cfg.DefaultMemoryMB
-	}
-	memory = max(memory, d.cfg.MinMemoryMB)
-	mounted, err := d.takeMounted(guid)
+	rs, err := d.runSpec(ctx, logger, c, spec, img)
 	if err != nil {
 		d.failCreate(ctx, logger, traceID, guid, cell, err)
 		return
 	}
-	files, filesEnv := d.bootFiles(c, mounted)
-	issued := time.Now()
-	info, err := d.engine.Run(ctx, engine.RunSpec{Image: img, Env: append(spec.Env, filesEnv...), Ports: ports, MemoryMB: memory,
-		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: guid}, SSH: spec.SSH,
-		EnvFor: func(att network.Attachment) []string {
-			return recipe.NetworkEnv(d.cfg.ExternalIP, att.GuestIP.Addr().String(), portMappings(att))
-		},
-		Files: files,
-		FilesFor: func(att network.Attachment) ([]guestinit.File, error) {
-			if d.cfg.Identity == nil {
-				return nil, nil
-			}
-			creds, err := d.identityFor(c, att, issued)
-			if err != nil {
-				return nil, err
-			}
-			d.startRotation(ctx, logger, c, att, identity.RotateAt(issued, creds.NotAfter))
-			return identityFiles(creds), nil
-		}})
+	info, err := d.engine.Run(ctx, rs)
 	if err != nil {
 		d.failCreate(ctx, logger, traceID, guid, cell, err)
 		return

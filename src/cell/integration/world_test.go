@@ -3,6 +3,7 @@ package integration_test
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/unik-cf/unik/src/cell/identity"
+	"github.com/unik-cf/unik/src/devenv/credhubstandin"
 	"github.com/unik-cf/unik/src/devenv/push"
 )
 
@@ -59,5 +62,34 @@ var _ = Describe("The app's world", func() {
 		Eventually(func() string { return leafOf(guestFile(base, certPath)).SerialNumber.String() }, 60*time.Second, time.Second).
 			ShouldNot(Equal(leaf.SerialNumber.String()), "rotated before it expires (validity 20s)")
 		Expect(running(pg)[0].InstanceGuid).To(Equal(l.InstanceGuid), "without restarting the app")
+	})
+
+	It("interpolates CredHub references in VCAP_SERVICES before the app starts, over mTLS with the instance's identity, and sets DATABASE_URL", func() {
+		ca, err := identity.LoadCA(diego.Certs.CA(), diego.Certs.CAKey(), time.Hour)
+		Expect(err).NotTo(HaveOccurred())
+		server, err := ca.Issue(identity.Instance{GUID: "localhost", IP: netip.MustParseAddr("127.0.0.1")}, time.Now())
+		Expect(err).NotTo(HaveOccurred())
+		caPEM, err := os.ReadFile(diego.Certs.CA())
+		Expect(err).NotTo(HaveOccurred())
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(caPEM)
+		ch, err := credhubstandin.Start(server.CertPEM, server.KeyPEM, roots)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ch.Close)
+		guid := push.GUIDFor("credhub-app")
+		Expect(ch.Set("/c/p/db/credentials", map[string]string{"uri": "postgres://app:s3cret@db.example:5432/app"}, guid)).To(Succeed())
+		app := push.App{Name: "credhub-app", GUID: guid, Instances: 1, Env: map[string]string{
+			"VCAP_PLATFORM_OPTIONS": `{"credhub-uri":"` + ch.URL + `"}`,
+			"VCAP_SERVICES":         `{"postgres":[{"name":"db","credentials":{"credhub-ref":"/c/p/db/credentials"}}]}`,
+		}}
+		pg := desire(app, helloStaged, helloStagedURL)
+		Eventually(runningCount(pg)).Should(Equal(1))
+		base := endpoint(running(pg)[0])
+		Expect(body(base + "/env?name=VCAP_SERVICES")).To(ContainSubstring("postgres://app:s3cret@db.example:5432/app"))
+		Expect(body(base + "/env?name=DATABASE_URL")).To(ContainSubstring("postgres://app:s3cret@db.example:5432/app"))
+		code, _, err := get(base + "/env?name=VCAP_PLATFORM_OPTIONS")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(code).To(Equal(404), "the launcher's platform options never reach the app")
+		Expect(ch.Calls()).To(BeNumerically(">=", 1))
 	})
 })

@@ -53,6 +53,9 @@ type Spec struct {
 	// SSH is diego-sshd's configuration when the action runs it (CC does unless SSH is
 	// disabled): the guest init serves port forwarding with these keys.
 	SSH *guestinit.SSHConfig
+	// Launcher: the process is the buildpack launcher's (Cloud Controller's apps), whose
+	// start-up work the cell does (CredHub interpolation, DATABASE_URL).
+	Launcher bool
 	// Notes are things deliberately not done, for the app's log.
 	Notes []string
 }
@@ -100,6 +103,7 @@ func FromRunInfo(ri executor.RunInfo) (Spec, error) {
 	droplet.StartCommand = startCommand(run)
 	s.Droplet = droplet
 	s.Env = env(ri.Env, run)
+	s.Launcher = run.Path == Launcher
 	if s.Checks, err = checks(ri.CheckDefinition, ri.Monitor); err != nil {
 		return Spec{}, err
 	}
