@@ -13,6 +13,12 @@
 // of 512 bytes, so further cpio segments (such as the engine's per-instance config, written with
 // CpioWriter) can be concatenated after it.
 //
+// The app directory may be a tenant's (an extracted droplet on a cell): the builder never
+// follows its symlinks out of it. The Procfile is opened beneath the directory (os.Root), and
+// a path resolved through one of the app's links (the program, its libraries) must stay inside
+// the app directory, or the build fails with ErrAppFile, whatever chain of links (q -> ., then
+// p -> q/../q/../x) the app holds; otherwise it would reach the host's system root.
+//
 // Only the start command's program and what it needs are resolved: other executables in the app
 // directory are copied as plain files and their libraries are not added. Everything is done in
 // pure Go: no root, no mounts, no external tools.
