@@ -12,5 +12,6 @@
 // A cell extracts the payload with ReadImage (or checks an extracted app directory with
 // VerifyApp) and boots it as it is: the payload's sha256 must equal image.json's digest, its
 // size image.json's size, and the manifest inside the payload image.json's manifest. Nothing is
-// rebuilt on the cell.
+// rebuilt on the cell. Both files must be regular files of the droplet: VerifyApp opens them
+// beneath the app directory and follows no symlink (a droplet's links are the tenant's).
 package droplet
