@@ -151,7 +151,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 		env = append(env[:len(env):len(env)], extra...)
 	}
 	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS}
-	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, cfg); err != nil {
+	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, e.cfg.InitPath, cfg); err != nil {
 		return Info{}, fmt.Errorf("run: initrd: %w", err)
 	}
 	defer os.Remove(d.Initrd()) // QEMU has loaded it once Start returns; it holds the env

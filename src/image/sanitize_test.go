@@ -3,72 +3,20 @@ package image
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
-)
 
-// raw is a cpio entry written as is, whatever its name, links or type, as a hostile payload
-// would carry it.
-type raw struct {
-	name   string
-	mode   uint32 // with the type bits
-	nlink  uint32
-	ino    uint32
-	uid    uint32
-	data   string // content, or symlink target
-	maj    uint32 // device number
-	noPad  bool   // leave the archive without its trailer
-	lieLen int    // claimed data size beyond the real one
-}
-
-func rawArchive(entries ...raw) []byte {
-	var b bytes.Buffer
-	pad := func() {
-		for b.Len()%4 != 0 {
-			b.WriteByte(0)
-		}
-	}
-	trailer := true
-	for i, e := range entries {
-		nlink, ino := e.nlink, e.ino
-		if nlink == 0 {
-			nlink = 1
-		}
-		if ino == 0 {
-			ino = uint32(i + 1)
-		}
-		fmt.Fprintf(&b, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%s\x00",
-			ino, e.mode, e.uid, e.uid, nlink, 0, len(e.data)+e.lieLen, 0, 0, e.maj, 0, len(e.name)+1, 0, e.name)
-		pad()
-		b.WriteString(e.data)
-		if e.noPad {
-			trailer = false
-			break
-		}
-		pad()
-	}
-	if trailer {
-		fmt.Fprintf(&b, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%s\x00", 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, len(cpioTrailer)+1, 0, cpioTrailer)
-		pad()
-	}
-	return b.Bytes()
-}
-
-const (
-	tDir  = 0o040755
-	tFile = 0o100644
-	tLink = 0o120777
-	tChr  = 0o020600
-	tFifo = 0o010644
+	"github.com/unik-cf/unik/src/internal/cpiotest"
 )
 
 // base is what a sane payload starts with.
-var base = []raw{{name: "home", mode: tDir}, {name: "home/vcap", mode: tDir}, {name: "home/vcap/app", mode: tDir},
-	{name: "unik", mode: tDir}, {name: "unik/manifest.json", mode: tFile, data: `{"schema_version":1}`}}
+var base = []cpiotest.Entry{{Name: "home", Mode: cpiotest.Dir}, {Name: "home/vcap", Mode: cpiotest.Dir}, {Name: "home/vcap/app", Mode: cpiotest.Dir},
+	{Name: "unik", Mode: cpiotest.Dir}, {Name: "unik/manifest.json", Mode: cpiotest.File, Data: `{"schema_version":1}`}}
 
-func with(extra ...raw) []byte { return rawArchive(append(append([]raw(nil), base...), extra...)...) }
+func with(extra ...cpiotest.Entry) []byte {
+	return cpiotest.Archive(append(append([]cpiotest.Entry(nil), base...), extra...)...)
+}
 
 func sanitize(t *testing.T, payload []byte) (map[string]archiveEntry, SanitizeReport, error) {
 	t.Helper()
@@ -88,28 +36,28 @@ func TestSanitizeDrops(t *testing.T) {
 		gone    []string // paths that must not be in the result
 		kept    []string
 	}{
-		{"an /init of its own", with(raw{name: "init", mode: 0o100755, data: "PWNED"}), []string{"/init"}, nil},
-		{"an /init directory with children", with(raw{name: "init", mode: tDir}, raw{name: "init/x", mode: tFile, data: "x"}),
+		{"an /init of its own", with(cpiotest.Entry{Name: "init", Mode: 0o100755, Data: "PWNED"}), []string{"/init"}, nil},
+		{"an /init directory with children", with(cpiotest.Entry{Name: "init", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "init/x", Mode: cpiotest.File, Data: "x"}),
 			[]string{"/init", "/init/x"}, nil},
-		{"an /init symlink", with(raw{name: "init", mode: tLink, data: "/home/vcap/app/evil"}), []string{"/init"}, nil},
-		{"/init spelled ./init and /init", with(raw{name: "./init", mode: tFile, data: "a"}, raw{name: "/sbin", mode: tDir},
-			raw{name: "/sbin/init", mode: 0o100755, data: "b"}), []string{"/init"}, []string{"/sbin/init"}},
-		{"a pre-made config", with(raw{name: "unik/config.json", mode: tFile, data: "{}"}), []string{"/unik/config.json"}, []string{"/unik/manifest.json"}},
-		{"kernel modules of its own", with(raw{name: "unik/modules", mode: tDir}, raw{name: "unik/modules/order", mode: tFile, data: "evil.ko"}),
+		{"an /init symlink", with(cpiotest.Entry{Name: "init", Mode: cpiotest.Symlink, Data: "/home/vcap/app/evil"}), []string{"/init"}, nil},
+		{"/init spelled ./init and /init", with(cpiotest.Entry{Name: "./init", Mode: cpiotest.File, Data: "a"}, cpiotest.Entry{Name: "/sbin", Mode: cpiotest.Dir},
+			cpiotest.Entry{Name: "/sbin/init", Mode: 0o100755, Data: "b"}), []string{"/init"}, []string{"/sbin/init"}},
+		{"a pre-made config", with(cpiotest.Entry{Name: "unik/config.json", Mode: cpiotest.File, Data: "{}"}), []string{"/unik/config.json"}, []string{"/unik/manifest.json"}},
+		{"kernel modules of its own", with(cpiotest.Entry{Name: "unik/modules", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "unik/modules/order", Mode: cpiotest.File, Data: "evil.ko"}),
 			[]string{"/unik/modules", "/unik/modules/order"}, nil},
-		{"device nodes and fifos", with(raw{name: "dev", mode: tDir}, raw{name: "dev/console", mode: tChr, maj: 4},
-			raw{name: "home/vcap/app/mem", mode: 0o020666, maj: 1}, raw{name: "home/vcap/app/fifo", mode: tFifo}),
+		{"device nodes and fifos", with(cpiotest.Entry{Name: "dev", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "dev/console", Mode: cpiotest.CharDev, Major: 4},
+			cpiotest.Entry{Name: "home/vcap/app/mem", Mode: 0o020666, Major: 1}, cpiotest.Entry{Name: "home/vcap/app/fifo", Mode: cpiotest.Fifo}),
 			[]string{"/dev/console", "/home/vcap/app/mem", "/home/vcap/app/fifo"}, []string{"/dev"}},
-		{"system files", with(raw{name: "etc", mode: tDir}, raw{name: "etc/passwd", mode: tFile, data: "vcap:x:0:0"},
-			raw{name: "etc/hosts", mode: tLink, data: "/proc/sysrq-trigger"}, raw{name: "etc/ssl", mode: tDir}),
+		{"system files", with(cpiotest.Entry{Name: "etc", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "etc/passwd", Mode: cpiotest.File, Data: "vcap:x:0:0"},
+			cpiotest.Entry{Name: "etc/hosts", Mode: cpiotest.Symlink, Data: "/proc/sysrq-trigger"}, cpiotest.Entry{Name: "etc/ssl", Mode: cpiotest.Dir}),
 			[]string{"/etc/passwd", "/etc/hosts"}, []string{"/etc", "/etc/ssl"}},
-		{"system directories that are not directories", with(raw{name: "dev", mode: tLink, data: "/home/vcap/app"},
-			raw{name: "tmp", mode: tFile, data: "x"}, raw{name: "etc", mode: tLink, data: "home"}),
+		{"system directories that are not directories", with(cpiotest.Entry{Name: "dev", Mode: cpiotest.Symlink, Data: "/home/vcap/app"},
+			cpiotest.Entry{Name: "tmp", Mode: cpiotest.File, Data: "x"}, cpiotest.Entry{Name: "etc", Mode: cpiotest.Symlink, Data: "home"}),
 			[]string{"/dev", "/tmp", "/etc"}, nil},
-		{"what lies beneath a dropped entry", with(raw{name: "tmp", mode: tLink, data: "/"}, raw{name: "tmp/init", mode: tFile, data: "x"}),
+		{"what lies beneath a dropped entry", with(cpiotest.Entry{Name: "tmp", Mode: cpiotest.Symlink, Data: "/"}, cpiotest.Entry{Name: "tmp/init", Mode: cpiotest.File, Data: "x"}),
 			[]string{"/tmp", "/tmp/init"}, nil},
-		{"the root entry", rawArchive(append([]raw{{name: ".", mode: 0o040777, uid: 2000}}, base...)...), []string{"/."}, []string{"/home"}},
-		{"mounted-over content", with(raw{name: "proc", mode: tDir}, raw{name: "proc/x", mode: tFile, data: "x"}), []string{"/proc/x"}, []string{"/proc"}},
+		{"the root entry", cpiotest.Archive(append([]cpiotest.Entry{{Name: ".", Mode: 0o040777, UID: 2000}}, base...)...), []string{"/."}, []string{"/home"}},
+		{"mounted-over content", with(cpiotest.Entry{Name: "proc", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "proc/x", Mode: cpiotest.File, Data: "x"}), []string{"/proc/x"}, []string{"/proc"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,22 +88,22 @@ func TestSanitizeRefuses(t *testing.T) {
 		payload []byte
 		want    error
 	}{
-		{"a hard link group", with(raw{name: "home/vcap/app/a", mode: tFile, nlink: 2, ino: 99},
-			raw{name: "home/vcap/app/b", mode: tFile, nlink: 2, ino: 99, data: "x"}), ErrUnsafePayload},
-		{"an entry through a symlink", with(raw{name: "home/vcap/app/l", mode: tLink, data: "/"},
-			raw{name: "home/vcap/app/l/init", mode: tFile, data: "x"}), ErrUnsafePayload},
-		{"an entry through a symlinked directory", with(raw{name: "home/vcap/app/l", mode: tLink, data: "/"},
-			raw{name: "home/vcap/app/l/unik", mode: tDir}), ErrUnsafePayload},
-		{"a missing parent", with(raw{name: "home/vcap/app/nowhere/x", mode: tFile}), ErrUnsafePayload},
-		{"a file as parent", with(raw{name: "home/vcap/app/f", mode: tFile}, raw{name: "home/vcap/app/f/x", mode: tFile}), ErrUnsafePayload},
-		{"a path twice", with(raw{name: "home/vcap/app/f", mode: tDir}, raw{name: "home/vcap/app/f", mode: tLink, data: "/"}), ErrUnsafePayload},
-		{"dot-dot", with(raw{name: "home/vcap/app/../../../init", mode: tFile}), ErrUnsafePayload},
-		{"leading dot-dot", with(raw{name: "../init", mode: tFile}), ErrUnsafePayload},
-		{"double slash", with(raw{name: "home//vcap", mode: tDir}), ErrUnsafePayload},
-		{"a manifest symlink", rawArchive(raw{name: "unik", mode: tDir}, raw{name: "unik/manifest.json", mode: tLink, data: "/x"}), ErrUnsafePayload},
-		{"a huge manifest", rawArchive(raw{name: "unik", mode: tDir}, raw{name: "unik/manifest.json", mode: tFile,
-			data: strings.Repeat(" ", maxManifestSize+1)}), ErrUnsafePayload},
-		{"an entry claiming more data than there is", with(raw{name: "home/vcap/app/f", mode: tFile, data: "x", lieLen: 4096, noPad: true}), ErrCorruptPayload},
+		{"a hard link group", with(cpiotest.Entry{Name: "home/vcap/app/a", Mode: cpiotest.File, NLink: 2, Ino: 99},
+			cpiotest.Entry{Name: "home/vcap/app/b", Mode: cpiotest.File, NLink: 2, Ino: 99, Data: "x"}), ErrUnsafePayload},
+		{"an entry through a symlink", with(cpiotest.Entry{Name: "home/vcap/app/l", Mode: cpiotest.Symlink, Data: "/"},
+			cpiotest.Entry{Name: "home/vcap/app/l/init", Mode: cpiotest.File, Data: "x"}), ErrUnsafePayload},
+		{"an entry through a symlinked directory", with(cpiotest.Entry{Name: "home/vcap/app/l", Mode: cpiotest.Symlink, Data: "/"},
+			cpiotest.Entry{Name: "home/vcap/app/l/unik", Mode: cpiotest.Dir}), ErrUnsafePayload},
+		{"a missing parent", with(cpiotest.Entry{Name: "home/vcap/app/nowhere/x", Mode: cpiotest.File}), ErrUnsafePayload},
+		{"a file as parent", with(cpiotest.Entry{Name: "home/vcap/app/f", Mode: cpiotest.File}, cpiotest.Entry{Name: "home/vcap/app/f/x", Mode: cpiotest.File}), ErrUnsafePayload},
+		{"a path twice", with(cpiotest.Entry{Name: "home/vcap/app/f", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "home/vcap/app/f", Mode: cpiotest.Symlink, Data: "/"}), ErrUnsafePayload},
+		{"dot-dot", with(cpiotest.Entry{Name: "home/vcap/app/../../../init", Mode: cpiotest.File}), ErrUnsafePayload},
+		{"leading dot-dot", with(cpiotest.Entry{Name: "../init", Mode: cpiotest.File}), ErrUnsafePayload},
+		{"double slash", with(cpiotest.Entry{Name: "home//vcap", Mode: cpiotest.Dir}), ErrUnsafePayload},
+		{"a manifest symlink", cpiotest.Archive(cpiotest.Entry{Name: "unik", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "unik/manifest.json", Mode: cpiotest.Symlink, Data: "/x"}), ErrUnsafePayload},
+		{"a huge manifest", cpiotest.Archive(cpiotest.Entry{Name: "unik", Mode: cpiotest.Dir}, cpiotest.Entry{Name: "unik/manifest.json", Mode: cpiotest.File,
+			Data: strings.Repeat(" ", maxManifestSize+1)}), ErrUnsafePayload},
+		{"an entry claiming more data than there is", with(cpiotest.Entry{Name: "home/vcap/app/f", Mode: cpiotest.File, Data: "x", LieLen: 4096, Cut: true}), ErrCorruptPayload},
 		{"not cpio", []byte("\x1f\x8b\x08gzip"), ErrCorruptPayload},
 	}
 	for _, c := range cases {
@@ -168,9 +116,9 @@ func TestSanitizeRefuses(t *testing.T) {
 }
 
 func TestSanitizeNormalizes(t *testing.T) {
-	entries, _, err := sanitize(t, with(raw{name: "home/vcap/app/suid", mode: 0o104755, data: "x"},
-		raw{name: "usr", mode: tDir, uid: 2000}, raw{name: "usr/sgid", mode: 0o102755, uid: 2000, data: "y"},
-		raw{name: "tmp", mode: 0o041777, uid: 2000}))
+	entries, _, err := sanitize(t, with(cpiotest.Entry{Name: "home/vcap/app/suid", Mode: 0o104755, Data: "x"},
+		cpiotest.Entry{Name: "usr", Mode: cpiotest.Dir, UID: 2000}, cpiotest.Entry{Name: "usr/sgid", Mode: 0o102755, UID: 2000, Data: "y"},
+		cpiotest.Entry{Name: "tmp", Mode: 0o041777, UID: 2000}))
 	if err != nil {
 		t.Fatal(err)
 	}
