@@ -13,16 +13,28 @@ import (
 // say (hard links, entries through symlinks, an entry twice, unclean names). Sanitize refuses it.
 var ErrUnsafePayload = errors.New("unsafe image payload")
 
-// Paths the cell owns in every guest. Sanitize drops payload entries at them; the engine's
-// system segment, unpacked after the payload, puts the cell's own there.
-var (
-	// systemDirs must be directories when a payload has them; what a payload puts beneath
-	// those marked true is dropped (mounted over in the guest, or the cell's).
-	systemDirs = map[string]bool{"dev": true, "proc": true, "sys": true, "run": true, "unik": true, "etc": false, "tmp": false}
-	// systemFiles are the cell's; a payload's are dropped.
-	systemFiles = map[string]bool{"init": true, "etc/passwd": true, "etc/group": true, "etc/nsswitch.conf": true,
-		"etc/hosts": true, "etc/resolv.conf": true}
-)
+// systemDir says whether name is a directory the cell owns in every guest, which a payload
+// may hold only as a directory, and whether what a payload puts beneath it is dropped
+// (mounted over in the guest, or the cell's).
+func systemDir(name string) (system, dropBeneath bool) {
+	switch name {
+	case "dev", "proc", "sys", "run", "unik":
+		return true, true
+	case "etc", "tmp":
+		return true, false
+	}
+	return false, false
+}
+
+// systemFile says whether name is a file the cell owns in every guest: a payload's is dropped,
+// the engine's system segment (unpacked after the payload) puts the cell's there.
+func systemFile(name string) bool {
+	switch name {
+	case "init", "etc/passwd", "etc/group", "etc/nsswitch.conf", "etc/hosts", "etc/resolv.conf":
+		return true
+	}
+	return false
+}
 
 // SanitizeReport says what Sanitize did.
 type SanitizeReport struct {
@@ -137,14 +149,14 @@ func (s *sanitizer) keep(name string, mode fs.FileMode) (entryKind, bool) {
 	default:
 		return 0, false // devices, fifos, sockets
 	}
-	if systemFiles[name] || strings.HasPrefix(name, "init/") {
+	if systemFile(name) || strings.HasPrefix(name, "init/") {
 		return 0, false
 	}
-	if _, ok := systemDirs[name]; ok {
+	if system, _ := systemDir(name); system {
 		return kind, kind == kindDir
 	}
 	top, _, _ := strings.Cut(name, "/")
-	if systemDirs[top] && name != ManifestPath[1:] {
+	if _, dropBeneath := systemDir(top); dropBeneath && name != ManifestPath[1:] {
 		return 0, false
 	}
 	return kind, true

@@ -35,17 +35,19 @@ type systemEntry struct {
 
 // systemEntries are the mount points, system files and device nodes, parents first; /init
 // comes on top.
-var systemEntries = []systemEntry{
-	{path: "/dev", kind: kindDir, mode: permDirectory}, {path: "/proc", kind: kindDir, mode: 0o555},
-	{path: "/sys", kind: kindDir, mode: 0o555}, {path: "/tmp", kind: kindDir, mode: 0o777 | fs.ModeSticky},
-	{path: "/run", kind: kindDir, mode: permDirectory}, {path: "/etc", kind: kindDir, mode: permDirectory},
-	{path: "/unik", kind: kindDir, mode: permDirectory},
-	{path: "/etc/passwd", kind: kindFile, mode: permFile, data: etcPasswd},
-	{path: "/etc/group", kind: kindFile, mode: permFile, data: etcGroup},
-	{path: "/etc/nsswitch.conf", kind: kindFile, mode: permFile, data: etcNsswitch},
-	{path: "/etc/hosts", kind: kindFile, mode: permFile, data: etcHosts},
-	{path: "/dev/console", kind: kindCharDev, mode: 0o600, major: consoleMajor, minor: consoleMinor},
-	{path: "/dev/null", kind: kindCharDev, mode: 0o666, major: devNullMajor, minor: devNullMinor},
+func systemEntries() []systemEntry {
+	return []systemEntry{
+		{path: "/dev", kind: kindDir, mode: permDirectory}, {path: "/proc", kind: kindDir, mode: 0o555},
+		{path: "/sys", kind: kindDir, mode: 0o555}, {path: "/tmp", kind: kindDir, mode: 0o777 | fs.ModeSticky},
+		{path: "/run", kind: kindDir, mode: permDirectory}, {path: "/etc", kind: kindDir, mode: permDirectory},
+		{path: "/unik", kind: kindDir, mode: permDirectory},
+		{path: "/etc/passwd", kind: kindFile, mode: permFile, data: etcPasswd},
+		{path: "/etc/group", kind: kindFile, mode: permFile, data: etcGroup},
+		{path: "/etc/nsswitch.conf", kind: kindFile, mode: permFile, data: etcNsswitch},
+		{path: "/etc/hosts", kind: kindFile, mode: permFile, data: etcHosts},
+		{path: "/dev/console", kind: kindCharDev, mode: 0o600, major: consoleMajor, minor: consoleMinor},
+		{path: "/dev/null", kind: kindCharDev, mode: 0o666, major: devNullMajor, minor: devNullMinor},
+	}
 }
 
 // addSystem adds init, the system files, the mount points, the device nodes and the app's home.
@@ -58,7 +60,7 @@ func addSystem(t *tree, initPath string, initInfo fs.FileInfo) error {
 			return err
 		}
 	}
-	for _, s := range systemEntries {
+	for _, s := range systemEntries() {
 		e := &entry{kind: s.kind, mode: s.mode, major: s.major, minor: s.minor}
 		if s.kind == kindFile {
 			e.data, e.size = []byte(s.data), int64(len(s.data))
@@ -80,7 +82,7 @@ func addSystem(t *tree, initPath string, initInfo fs.FileInfo) error {
 // Sanitize), which holds none of these but the directories, so the kernel creates each of them
 // afresh, and /init is the cell's whatever the payload held.
 func WriteSystem(cw *CpioWriter, init io.Reader, size int64) error {
-	for _, s := range systemEntries {
+	for _, s := range systemEntries() {
 		var err error
 		switch s.kind {
 		case kindDir:
