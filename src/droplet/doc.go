@@ -10,7 +10,12 @@
 //	.unik/image.json     {"manifest": {...}, "digest": "sha256:<hex>", "size": N}
 //
 // A cell extracts the payload with ReadImage (or checks an extracted app directory with
-// VerifyApp) and boots it as it is: the payload's sha256 must equal image.json's digest, its
-// size image.json's size, and the manifest inside the payload image.json's manifest. Nothing is
-// rebuilt on the cell.
+// VerifyApp): the payload's sha256 must equal image.json's digest, its size image.json's size,
+// and the manifest inside the payload image.json's manifest. Nothing is rebuilt on the cell,
+// but the payload is the tenant's, so it is not booted as it is: the cell re-writes it through
+// image.Sanitize (the payload's /init, system files, device nodes and /unik files but the
+// manifest are dropped, hard links and entries through symlinks refused) and stores that, and
+// the engine adds the cell's own init at /init when it boots it. The guest init runs the app
+// as vcap (uid/gid 2000) whatever the manifest says. Both files must be regular files of the droplet: VerifyApp opens them
+// beneath the app directory and follows no symlink (a droplet's links are the tenant's).
 package droplet

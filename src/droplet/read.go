@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/unik-cf/unik/src/image"
 )
@@ -117,18 +118,22 @@ func ReadImage(droplet io.Reader, payloadPath string) (image.Result, error) {
 
 // VerifyApp checks the image of an app directory in place (the build directory after
 // finalize, or ./app of an extracted droplet) and returns its record. The payload stays at
-// Layout{appDir}.Payload().
+// Layout{appDir}.Payload(). Both files are opened beneath appDir and must be regular files:
+// a symlink there is ErrCorrupt, never followed (an extracted droplet's links are the tenant's).
 func VerifyApp(appDir string) (image.Result, error) {
-	l := Layout{AppDir: appDir}
-	record, err := os.ReadFile(l.Image())
-	noRecord := errors.Is(err, fs.ErrNotExist)
-	if err != nil && !noRecord {
-		return image.Result{}, fmt.Errorf("read %s: %w", l.Image(), err)
+	root, err := os.OpenRoot(appDir)
+	if err != nil {
+		return image.Result{}, fmt.Errorf("read %s: %w", appDir, err)
 	}
-	f, err := os.Open(l.Payload())
-	noPayload := errors.Is(err, fs.ErrNotExist)
-	if err != nil && !noPayload {
-		return image.Result{}, fmt.Errorf("read %s: %w", l.Payload(), err)
+	defer root.Close()
+	record, noRecord, err := readRegular(root, ImagePath[len(AppDir)+1:], maxImageJSON)
+	if err != nil {
+		return image.Result{}, err
+	}
+	payloadRel := PayloadPath[len(AppDir)+1:]
+	f, noPayload, err := openRegular(root, payloadRel)
+	if err != nil {
+		return image.Result{}, err
 	}
 	if noRecord || noPayload {
 		if f != nil {
@@ -143,12 +148,49 @@ func VerifyApp(appDir string) (image.Result, error) {
 	}
 	got, err := copySum(io.Discard, f)
 	if err != nil {
-		return image.Result{}, fmt.Errorf("read %s: %w", l.Payload(), err)
+		return image.Result{}, fmt.Errorf("read ./%s: %w", payloadRel, err)
 	}
 	if err := verify(img, *got, f); err != nil {
 		return image.Result{}, err
 	}
 	return img.Result(), nil
+}
+
+// openRegular opens rel beneath root when it is a regular file; missing reports that it is not
+// there at all. Anything else at rel (a symlink, a directory) is ErrCorrupt.
+func openRegular(root *os.Root, rel string) (f *os.File, missing bool, err error) {
+	fi, err := root.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read ./%s: %w", rel, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, false, fmt.Errorf("%w: ./%s is not a regular file", ErrCorrupt, rel)
+	}
+	f, err = root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, false, fmt.Errorf("read ./%s: %w", rel, err)
+	}
+	return f, false, nil
+}
+
+// readRegular reads rel beneath root (see openRegular), refusing more than max bytes.
+func readRegular(root *os.Root, rel string, max int64) ([]byte, bool, error) {
+	f, missing, err := openRegular(root, rel)
+	if f == nil {
+		return nil, missing, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("read ./%s: %w", rel, err)
+	}
+	if int64(len(b)) > max {
+		return nil, false, fmt.Errorf("%w: ./%s is larger than %d bytes", ErrCorrupt, rel, max)
+	}
+	return b, false, nil
 }
 
 func missing(noRecord, noPayload bool, where string) error {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/unik-cf/unik/src/guestinit"
 	"github.com/unik-cf/unik/src/hypervisor"
-	"github.com/unik-cf/unik/src/image"
 	"github.com/unik-cf/unik/src/kernel"
 )
 
@@ -75,11 +73,8 @@ func (e *Engine) smokeBoot(ctx context.Context, k kernel.Kernel) error {
 	}
 	defer os.RemoveAll(dir)
 	d := instanceDir{hypervisor.Dir(dir)}
-	payload := filepath.Join(dir, "payload")
-	if err := initOnlyPayload(e.cfg.InitPath, payload); err != nil {
-		return err
-	}
-	if err := writeInitrd(d.Initrd(), k.PrefixPath(), payload, guestinit.Config{Mode: guestinit.ModeSmoke}); err != nil {
+	// init alone: the system segment brings it and the console
+	if err := writeInitrd(d.Initrd(), k.PrefixPath(), "", e.cfg.InitPath, guestinit.Config{Mode: guestinit.ModeSmoke}); err != nil {
 		return err
 	}
 	spec := hypervisor.Spec{Name: "probe-" + filepath.Base(dir), Dir: d.Dir, Kernel: k.ImagePath(), Initrd: d.Initrd(),
@@ -98,30 +93,6 @@ func (e *Engine) smokeBoot(ctx context.Context, k kernel.Kernel) error {
 		return fmt.Errorf("the guest did not report back")
 	}
 	return nil
-}
-
-func initOnlyPayload(initPath, out string) error {
-	b, err := os.ReadFile(initPath)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	w := image.NewCpioWriter(&buf)
-	for _, d := range []string{"dev", "proc", "sys", "run", "tmp", "unik"} {
-		if err := w.WriteDir(d, 0o755, 0, 0); err != nil {
-			return err
-		}
-	}
-	if err := w.WriteDevice("dev/console", 0o600, 5, 1); err != nil {
-		return err
-	}
-	if err := w.WriteFile("init", 0o755, 0, 0, bytes.NewReader(b), int64(len(b))); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return os.WriteFile(out, buf.Bytes(), 0o600)
 }
 
 // Accel tells which accelerator instances of kernel k get, and why.

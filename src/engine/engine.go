@@ -173,7 +173,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	if err := cfg.Validate(); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
-	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, cfg); err != nil {
+	if err := writeInitrd(d.Initrd(), k.PrefixPath(), spec.Image.Payload, e.cfg.InitPath, cfg); err != nil {
 		return Info{}, fmt.Errorf("run: initrd: %w", err)
 	}
 	defer os.Remove(d.Initrd()) // QEMU has loaded it once Start returns; it holds the env

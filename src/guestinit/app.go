@@ -124,8 +124,9 @@ func startApp(m Manifest, c Config, p *ports) (*app, error) {
 		Stdout: p.stdout,
 		Stderr: p.stderr,
 		SysProcAttr: &syscall.SysProcAttr{
-			Setsid:     true,
-			Credential: &syscall.Credential{Uid: uint32(m.UID), Gid: uint32(m.GID), Groups: []uint32{}},
+			Setsid: true,
+			// vcap whatever the manifest says (see appIdentity), with no supplementary groups
+			Credential: &syscall.Credential{Uid: AppUID, Gid: AppGID, Groups: []uint32{}},
 		},
 	}
 	if err := cmd.Start(); err != nil {

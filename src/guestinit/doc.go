@@ -15,9 +15,14 @@
 //	mount /proc /sys /dev /dev/shm /run -> load kernel modules (fallback kernels only)
 //	-> read manifest and config -> hostname, lo, eth0, default route, resolv.conf
 //	-> open ports -> [serve port forwarding over SSH when the config asks (cf ssh -L)]
-//	-> start the app as vcap (setsid, no shell: package startcmd)
+//	-> write the files the host sent (identity credentials, certificates, bindings)
+//	-> start the app as vcap, uid/gid 2000, whatever the manifest says (a manifest asking
+//	   for another user is ignored, with a console line), setsid, no shell (package startcmd)
 //	-> reap every child; on "stop": SIGTERM, SIGKILL after the grace period
 //	-> app exits: kill what is left, report {"event":"exited","exit_code":N}, reboot
+//
+// Init is the cell's: the engine puts the host's unik-init at /init in a segment unpacked after
+// the image's payload, so an image never brings its own.
 //
 // The machine runs with -no-reboot, so the reboot ends the QEMU process: the VM's life is the
 // app's life.

@@ -59,6 +59,10 @@ func run(console io.Writer) int {
 	if err := readJSON(ManifestPath, &m); err != nil {
 		return status.fail(console, fmt.Errorf("read image manifest: %w", err))
 	}
+	m, note := appIdentity(m)
+	if note != "" {
+		fmt.Fprintf(console, "unik-init: %s\n", note)
+	}
 	if err := setupSystem(cfg); err != nil {
 		return status.fail(console, err)
 	}

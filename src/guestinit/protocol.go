@@ -24,6 +24,15 @@ const (
 	ModulesDir   = "/unik/modules"
 )
 
+// The identity every app runs as: vcap, uid and gid 2000 (the image builder's VcapUser,
+// VcapUID and VcapGID). Init uses them whatever the image's manifest says: the cell, not the
+// droplet, decides who runs in the guest.
+const (
+	AppUser = "vcap"
+	AppUID  = 2000
+	AppGID  = 2000
+)
+
 // Modes of a boot.
 const (
 	ModeRun   = "run"   // run the image's app (default)

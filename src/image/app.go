@@ -95,7 +95,7 @@ func startCommand(o BuildOptions, appHasFiles bool) (cmd, source string, err err
 		return o.StartCommand, "", nil
 	}
 	const hint = "no start command: pass --start-command or add a Procfile with a web: line"
-	f, err := os.Open(filepath.Join(o.AppDir, "Procfile"))
+	f, err := openInApp(o.AppDir, "Procfile")
 	if errors.Is(err, fs.ErrNotExist) {
 		if !appHasFiles {
 			return "", "", errorf(ErrNoStartCommand, "%s (the app directory %s is empty)", hint, o.AppDir)
@@ -117,6 +117,17 @@ func startCommand(o BuildOptions, appHasFiles bool) (cmd, source string, err err
 		return "", "", fmt.Errorf("read Procfile: %w", err)
 	}
 	return "", "", errorf(ErrNoStartCommand, "%s (the Procfile has no web: line)", hint)
+}
+
+// openInApp opens the file rel of the app directory, resolving it beneath the directory: a
+// symlink (or a chain of them) that leads out of it is an error, never followed.
+func openInApp(appDir, rel string) (*os.File, error) {
+	root, err := os.OpenRoot(appDir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.Open(rel)
 }
 
 // program is the resolved start command program.

@@ -47,6 +47,12 @@ func appAncestor(p string) bool {
 // kernel will. It returns the real guest path, the symlinks passed and the host file info of
 // the result (nil for a directory the image provides, such as /home). A missing path gives an
 // error wrapping fs.ErrNotExist.
+//
+// Once a symlink of the app directory has been followed, the resolution stays beneath the app
+// directory: a path that leaves it (through "..", an absolute target or a chain of links such
+// as q -> . and p -> q/../..) would be a file of the host's system root, which an app's link
+// must never reach; that is an error wrapping ErrAppFile. The app directory may be an
+// extracted droplet whose links are the tenant's.
 func (g guestFS) resolve(p string) (string, []hop, fs.FileInfo, error) {
 	if !path.IsAbs(p) {
 		return "", nil, nil, fmt.Errorf("resolve %s: not an absolute path", p)
@@ -55,6 +61,14 @@ func (g guestFS) resolve(p string) (string, []hop, fs.FileInfo, error) {
 	cur := "/"
 	var hops []hop
 	var info fs.FileInfo
+	fromApp, appLink := false, hop{} // a symlink of the app directory was followed: the first
+	confine := func(q string) error {
+		if fromApp && !inApp(q) {
+			return errorf(ErrAppFile, "resolve %s: the app's symlink %s (to %s) leads outside the app directory %s, to %s",
+				p, strings.TrimPrefix(appLink.path, GuestAppDir+"/"), appLink.target, GuestAppDir, q)
+		}
+		return nil
+	}
 	for len(rest) > 0 {
 		c := rest[0]
 		rest = rest[1:]
@@ -73,6 +87,9 @@ func (g guestFS) resolve(p string) (string, []hop, fs.FileInfo, error) {
 			cur, info = next, nil
 			continue
 		}
+		if err := confine(next); err != nil {
+			return "", nil, nil, err
+		}
 		fi, err := os.Lstat(g.host(next))
 		if err != nil {
 			return "", nil, nil, fmt.Errorf("resolve %s: %w", p, err)
@@ -89,6 +106,9 @@ func (g guestFS) resolve(p string) (string, []hop, fs.FileInfo, error) {
 			return "", nil, nil, fmt.Errorf("resolve %s: %w", p, err)
 		}
 		hops = append(hops, hop{path: next, target: target})
+		if inApp(next) && !fromApp {
+			fromApp, appLink = true, hops[len(hops)-1]
+		}
 		if path.IsAbs(target) {
 			cur = "/"
 		}
@@ -96,6 +116,9 @@ func (g guestFS) resolve(p string) (string, []hop, fs.FileInfo, error) {
 		rest = append(strings.Split(target, "/"), rest...)
 	}
 	if info == nil && !appAncestor(cur) {
+		if err := confine(cur); err != nil {
+			return "", nil, nil, err
+		}
 		fi, err := os.Stat(g.host(cur))
 		if err != nil {
 			return "", nil, nil, fmt.Errorf("resolve %s: %w", p, err)

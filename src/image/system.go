@@ -2,7 +2,9 @@ package image
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
+	"strings"
 )
 
 // System files of the image. The per-instance config (hostname, resolv.conf, ...) is not here:
@@ -21,46 +23,81 @@ const (
 	permFile      = 0o644
 )
 
-// addSystem adds init, the system files, the mount points and the device nodes.
+// systemEntry is one entry of the system part of every image.
+type systemEntry struct {
+	path         string
+	kind         entryKind
+	mode         fs.FileMode
+	uid          int
+	data         string
+	major, minor uint32
+}
+
+// systemEntries are the mount points, system files and device nodes, parents first; /init
+// comes on top.
+func systemEntries() []systemEntry {
+	return []systemEntry{
+		{path: "/dev", kind: kindDir, mode: permDirectory}, {path: "/proc", kind: kindDir, mode: 0o555},
+		{path: "/sys", kind: kindDir, mode: 0o555}, {path: "/tmp", kind: kindDir, mode: 0o777 | fs.ModeSticky},
+		{path: "/run", kind: kindDir, mode: permDirectory}, {path: "/etc", kind: kindDir, mode: permDirectory},
+		{path: "/unik", kind: kindDir, mode: permDirectory},
+		{path: "/etc/passwd", kind: kindFile, mode: permFile, data: etcPasswd},
+		{path: "/etc/group", kind: kindFile, mode: permFile, data: etcGroup},
+		{path: "/etc/nsswitch.conf", kind: kindFile, mode: permFile, data: etcNsswitch},
+		{path: "/etc/hosts", kind: kindFile, mode: permFile, data: etcHosts},
+		{path: "/dev/console", kind: kindCharDev, mode: 0o600, major: consoleMajor, minor: consoleMinor},
+		{path: "/dev/null", kind: kindCharDev, mode: 0o666, major: devNullMajor, minor: devNullMinor},
+	}
+}
+
+// addSystem adds init, the system files, the mount points, the device nodes and the app's home.
 func addSystem(t *tree, initPath string, initInfo fs.FileInfo) error {
-	dirs := []struct {
+	for _, d := range []struct {
 		path string
-		mode fs.FileMode
 		uid  int
-	}{
-		{"/dev", permDirectory, 0}, {"/proc", 0o555, 0}, {"/sys", 0o555, 0},
-		{"/tmp", 0o777 | fs.ModeSticky, 0}, {"/run", permDirectory, 0}, {"/etc", permDirectory, 0},
-		{"/home", permDirectory, 0}, {"/home/vcap", permDirectory, VcapUID}, {"/unik", permDirectory, 0},
-	}
-	for _, d := range dirs {
-		if err := t.add(d.path, &entry{kind: kindDir, mode: d.mode, uid: d.uid, gid: d.uid}); err != nil {
+	}{{"/home", 0}, {"/home/vcap", VcapUID}} {
+		if err := t.add(d.path, &entry{kind: kindDir, mode: permDirectory, uid: d.uid, gid: d.uid}); err != nil {
 			return err
 		}
 	}
-	files := []struct{ path, data string }{
-		{"/etc/passwd", etcPasswd}, {"/etc/group", etcGroup},
-		{"/etc/nsswitch.conf", etcNsswitch}, {"/etc/hosts", etcHosts},
-	}
-	for _, f := range files {
-		if err := t.addData(f.path, permFile, []byte(f.data)); err != nil {
-			return err
+	for _, s := range systemEntries() {
+		e := &entry{kind: s.kind, mode: s.mode, major: s.major, minor: s.minor}
+		if s.kind == kindFile {
+			e.data, e.size = []byte(s.data), int64(len(s.data))
 		}
-	}
-	devs := []struct {
-		path         string
-		mode         fs.FileMode
-		major, minor uint32
-	}{
-		{"/dev/console", 0o600, consoleMajor, consoleMinor},
-		{"/dev/null", 0o666, devNullMajor, devNullMinor},
-	}
-	for _, d := range devs {
-		if err := t.add(d.path, &entry{kind: kindCharDev, mode: d.mode, major: d.major, minor: d.minor}); err != nil {
+		if err := t.add(s.path, e); err != nil {
 			return err
 		}
 	}
 	if err := t.add(GuestInit, &entry{kind: kindFile, mode: 0o755, host: initPath, size: initInfo.Size()}); err != nil {
 		return fmt.Errorf("add init: %w", err)
+	}
+	return nil
+}
+
+// WriteSystem writes the cell's part of every guest to cw: the mount points (/dev, /proc, /sys,
+// /tmp, /run), /etc, /unik, the system files (/etc/passwd, /etc/group, /etc/nsswitch.conf,
+// /etc/hosts), the console device nodes and the guest init at /init, read from init (size
+// bytes), all owned by root. The engine writes it as a segment after a sanitized payload (see
+// Sanitize), which holds none of these but the directories, so the kernel creates each of them
+// afresh, and /init is the cell's whatever the payload held.
+func WriteSystem(cw *CpioWriter, init io.Reader, size int64) error {
+	for _, s := range systemEntries() {
+		var err error
+		switch s.kind {
+		case kindDir:
+			err = cw.WriteDir(s.path, s.mode, s.uid, s.uid)
+		case kindFile:
+			err = cw.WriteFile(s.path, s.mode, s.uid, s.uid, strings.NewReader(s.data), int64(len(s.data)))
+		case kindCharDev:
+			err = cw.WriteDevice(s.path, s.mode, s.major, s.minor)
+		}
+		if err != nil {
+			return fmt.Errorf("system segment: %w", err)
+		}
+	}
+	if err := cw.WriteFile(GuestInit, 0o755, 0, 0, init, size); err != nil {
+		return fmt.Errorf("system segment: init: %w", err)
 	}
 	return nil
 }

@@ -125,9 +125,20 @@ func (f *fakeEngine) PushFiles(id string, files []guestinit.File) error {
 	return nil
 }
 
-type fakeImages struct{}
+// fakeImages prepares every droplet at once, or fails with err; it keeps the requests.
+type fakeImages struct {
+	mu   sync.Mutex
+	reqs []imagecache.Request
+	err  error
+}
 
-func (fakeImages) Image(ctx context.Context, r imagecache.Request, p imagecache.Progress) (imagestore.Image, error) {
+func (f *fakeImages) Image(ctx context.Context, r imagecache.Request, p imagecache.Progress) (imagestore.Image, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, r)
+	if f.err != nil {
+		return imagestore.Image{}, f.err
+	}
 	return imagestore.Image{Name: "img", Payload: "/payload", Size: 1000}, nil
 }
 
@@ -138,9 +149,14 @@ func (nullSender) SendAppErrorLog(string, string, map[string]string) error { ret
 
 func newDepot(t *testing.T, eng *fakeEngine) *depot.Depot {
 	t.Helper()
+	return newDepotWith(t, eng, &fakeImages{})
+}
+
+func newDepotWith(t *testing.T, eng *fakeEngine, images *fakeImages) *depot.Depot {
+	t.Helper()
 	d, err := depot.New(lagertest.NewTestLogger("depot"), depot.Config{CellID: "cell-1", RecordDir: t.TempDir(), ExternalIP: "10.0.0.9",
 		Capacity: executor.NewExecutorResources(1024, 4096, 10), WatchInterval: 5 * time.Millisecond, StartupInterval: 5 * time.Millisecond},
-		eng, fakeImages{}, nullSender{})
+		eng, images, nullSender{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +294,7 @@ func TestRecoverAdoptsRunningAndRemovesOrphans(t *testing.T) {
 	dir := t.TempDir()
 	logger := lagertest.NewTestLogger("t")
 	cfg := depot.Config{CellID: "cell-1", RecordDir: dir, Capacity: executor.NewExecutorResources(1024, 4096, 10), WatchInterval: 5 * time.Millisecond}
-	d1, _ := depot.New(logger, cfg, eng, fakeImages{}, nullSender{})
+	d1, _ := depot.New(logger, cfg, eng, &fakeImages{}, nullSender{})
 	d1.Recover(logger)
 	es, _ := d1.SubscribeToEvents(logger)
 	d1.AllocateContainers(logger, "", []executor.AllocationRequest{executor.NewAllocationRequest("g1", &executor.Resource{MemoryMB: 64}, false, nil)})
@@ -289,7 +305,7 @@ func TestRecoverAdoptsRunningAndRemovesOrphans(t *testing.T) {
 	d1.Cleanup(logger) // the process ends; the VM runs on
 	orphan, _ := eng.Run(context.Background(), engine.RunSpec{EnvFor: func(network.Attachment) ([]string, error) { return nil, nil }})
 
-	d2, _ := depot.New(logger, cfg, eng, fakeImages{}, nullSender{})
+	d2, _ := depot.New(logger, cfg, eng, &fakeImages{}, nullSender{})
 	defer d2.Cleanup(logger)
 	adopted, err := d2.Recover(logger)
 	if err != nil || adopted != 1 {

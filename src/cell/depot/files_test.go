@@ -63,7 +63,7 @@ func TestInstanceFiles(t *testing.T) {
 	d, err := depot.New(logger, depot.Config{CellID: "cell-1", RecordDir: t.TempDir(), ExternalIP: "10.0.0.9",
 		Capacity: executor.NewExecutorResources(1024, 4096, 10), WatchInterval: 5 * time.Millisecond, StartupInterval: 5 * time.Millisecond,
 		Identity: testIdentityCA(t, 2*time.Second), TrustedCerts: []depot.TrustedCert{{Name: "trusted-ca-1.crt", PEM: []byte("CERT")}}},
-		eng, fakeImages{}, nullSender{})
+		eng, &fakeImages{}, nullSender{})
 	if err != nil {
 		t.Fatal(err)
 	}

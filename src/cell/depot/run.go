@@ -31,6 +31,8 @@ func (d *Depot) run(ctx context.Context, logger lager.Logger, traceID string, c 
 	for _, n := range spec.Notes {
 		cell.Info(n)
 	}
+	// The droplet's download, files and image are bounded by the instance's disk quota.
+	spec.Droplet.MaxBytes = int64(c.DiskMB) << 20
 	img, err := d.images.Image(ctx, spec.Droplet, cell.Info)
 	if err != nil {
 		d.failCreate(ctx, logger, traceID, guid, cell, err)

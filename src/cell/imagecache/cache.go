@@ -24,6 +24,9 @@ type Request struct {
 	// StartCommand overrides the droplet's: "" uses the image's own (a unik payload) or
 	// staging_info.yml's start_command (a plain droplet).
 	StartCommand string
+	// MaxBytes is the instance's disk quota (Diego's disk_mb, in bytes): the download, the
+	// extracted droplet and the image are each refused past it (ErrQuota). 0 = DefaultMaxBytes.
+	MaxBytes int64
 }
 
 // Cache prepares images. Its zero value is not usable: use New.
@@ -86,17 +89,24 @@ func Name(r Request) string {
 type Progress func(msg string)
 
 // Image returns the image of r, preparing it unless cached. A cached image is trusted by name;
-// the engine re-verifies the payload's digest before every boot.
+// the engine re-verifies the payload's digest before every boot. An image larger than r's
+// quota is refused with ErrQuota, cached or not.
 func (c *Cache) Image(ctx context.Context, r Request, progress Progress) (imagestore.Image, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
+	if r.MaxBytes < 0 {
+		return imagestore.Image{}, fmt.Errorf("prepare image: negative disk quota %d", r.MaxBytes)
+	}
 	name := Name(r)
 	if img, err := c.store.Get(name); err == nil {
-		return img, nil
+		return fits(img, r)
 	}
+	// Requests with different quotas do not share a preparation: one may fit where another
+	// does not.
+	key := fmt.Sprintf("%s/%d", name, r.maxBytes())
 	c.mu.Lock()
-	if cl, ok := c.inflight[name]; ok {
+	if cl, ok := c.inflight[key]; ok {
 		c.mu.Unlock()
 		select {
 		case <-cl.done:
@@ -106,18 +116,28 @@ func (c *Cache) Image(ctx context.Context, r Request, progress Progress) (images
 		}
 	}
 	cl := &call{done: make(chan struct{})}
-	c.inflight[name] = cl
+	c.inflight[key] = cl
 	c.mu.Unlock()
 
 	// The preparation is shared: it must not die with the first caller's context.
 	cl.img, cl.err = c.prepare(context.WithoutCancel(ctx), name, r, progress)
 	c.mu.Lock()
-	delete(c.inflight, name)
+	delete(c.inflight, key)
 	c.mu.Unlock()
 	close(cl.done)
 	return cl.img, cl.err
 }
 
+// fits returns img unless it is larger than r's quota.
+func fits(img imagestore.Image, r Request) (imagestore.Image, error) {
+	if img.Size > r.maxBytes() {
+		return imagestore.Image{}, quotaError(r.maxBytes(), fmt.Sprintf("its image is %s", byteSize(img.Size)))
+	}
+	return img, nil
+}
+
+// prepare downloads, extracts and turns the droplet into a sanitized image, each step bounded
+// by the quota. The work directory goes, whatever happens.
 func (c *Cache) prepare(ctx context.Context, name string, r Request, progress Progress) (imagestore.Image, error) {
 	work, err := os.MkdirTemp(c.dir, "tmp-")
 	if err != nil {
@@ -134,11 +154,11 @@ func (c *Cache) prepare(ctx context.Context, name string, r Request, progress Pr
 	}
 	progress(fmt.Sprintf("Downloaded droplet (%s)", byteSize(size)))
 	root := filepath.Join(work, "droplet")
-	if err := extract(tgz, root); err != nil {
+	if _, err := extract(tgz, root, r.maxBytes()); err != nil {
 		return imagestore.Image{}, err
 	}
 	os.Remove(tgz)
-	payload, res, err := c.payload(ctx, root, work, r.StartCommand, progress)
+	payload, res, err := c.payload(ctx, root, work, r, progress)
 	if err != nil {
 		return imagestore.Image{}, err
 	}

@@ -18,8 +18,11 @@ import (
 // ErrChecksum: the droplet's bytes do not match the checksum the LRP gives.
 var ErrChecksum = errors.New("droplet checksum mismatch")
 
-// download fetches r.URL to path, verifying the checksum, and returns the size.
+// download fetches r.URL to path, verifying the checksum, and returns the size. A droplet
+// larger than the request's quota is refused with ErrQuota: at once when the server announces
+// its length, else as soon as the quota is passed, having written no more than the quota.
 func download(ctx context.Context, client *http.Client, r Request, path string) (int64, error) {
+	limit := r.maxBytes()
 	h, err := hasher(r.ChecksumAlgorithm)
 	if err != nil {
 		return 0, err
@@ -36,12 +39,19 @@ func download(ctx context.Context, client *http.Client, r Request, path string) 
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("download droplet %s: HTTP %s", redact(r.URL), resp.Status)
 	}
+	if resp.ContentLength > limit {
+		return 0, quotaError(limit, fmt.Sprintf("the download is %d bytes", resp.ContentLength))
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("download droplet: %w", err)
 	}
 	defer f.Close()
-	n, err := io.Copy(io.MultiWriter(f, h), resp.Body)
+	lw := &limitWriter{w: io.MultiWriter(f, h), limit: limit, what: "the download is larger than that"}
+	n, err := io.Copy(lw, resp.Body)
+	if errors.Is(err, ErrQuota) {
+		return 0, err
+	}
 	if err != nil {
 		return 0, fmt.Errorf("download droplet %s: %w", redact(r.URL), err)
 	}
