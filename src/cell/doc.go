@@ -75,8 +75,13 @@
 //     There is no eviction yet.
 //   - Droplet symlinks must stay inside the droplet or point into /home/vcap, so a droplet
 //     cannot pull the cell's files into its image.
+//   - Sidecars (CC's extra launcher runs in the codependent action, and the BBS's sidecars
+//     field) run in the same VM as the app, at most 8, each with its own start command and
+//     output under its own log source (APP/PROC/WEB/SIDECAR/<NAME>); the first process to exit
+//     ends the instance, with that process's log source in the crash reason. A sidecar's
+//     program must be in the droplet (the image resolves the app's program's libraries only).
 //   - An action tree the cell cannot honour fails the instance with a reason naming it:
-//     more than one process (sidecars), volume mounts, a setup or monitor that runs
+//     more than 8 sidecars, volume mounts, a setup or monitor that runs
 //     programs, downloads other than the droplet (and the lifecycle to /tmp/lifecycle,
 //     which is ignored), uploads.
 //   - Readiness: without readiness_checks an instance is routable once healthy; with them it

@@ -78,7 +78,7 @@ func (e *Engine) smokeBoot(ctx context.Context, k kernel.Kernel) error {
 		return err
 	}
 	spec := hypervisor.Spec{Name: "probe-" + filepath.Base(dir), Dir: d.Dir, Kernel: k.ImagePath(), Initrd: d.Initrd(),
-		Transport: k.Transport, MemoryMB: 64, CPUs: 1, Accel: hypervisor.AccelKVM, Channels: channels()}
+		Transport: k.Transport, MemoryMB: 64, CPUs: 1, Accel: hypervisor.AccelKVM, Channels: channels(0)}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	m, err := e.driver.Start(ctx, spec)

@@ -72,6 +72,9 @@ type RunSpec struct {
 	EnvFor func(network.Attachment) ([]string, error)
 	// SSH, when set, has the guest init serve port forwarding (cf ssh -L) with these keys.
 	SSH *guestinit.SSHConfig
+	// Sidecars run beside the app in the same VM (see guestinit.Sidecar); LogPaths gives each
+	// its own stdout and stderr.
+	Sidecars []guestinit.Sidecar
 	// Files are written into the guest before the app starts; FilesFor, when set, adds files
 	// that depend on the network attachment (an identity certificate for the guest's address).
 	Files    []guestinit.File
@@ -147,6 +150,9 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	rec := Record{ID: id, Image: spec.Image.Name, ImageDigest: spec.Image.Digest, Created: time.Now().UTC(),
 		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: string(accel), AccelReason: reason, Kernel: k.Name,
 		Network: att, StopGraceMS: int(spec.StopGrace / time.Millisecond), Tags: spec.Tags}
+	for _, sc := range spec.Sidecars {
+		rec.Sidecars = append(rec.Sidecars, sc.Name)
+	}
 	if err := d.writeRecord(rec); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
@@ -169,7 +175,8 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 		}
 		env = append(env[:len(env):len(env)], extra...)
 	}
-	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS, SSH: spec.SSH, Files: files}
+	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS, SSH: spec.SSH, Files: files,
+		Sidecars: spec.Sidecars}
 	if err := cfg.Validate(); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
@@ -178,7 +185,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	}
 	defer os.Remove(d.Initrd()) // QEMU has loaded it once Start returns; it holds the env
 	vm := hypervisor.Spec{Name: id, Dir: d.Dir, Kernel: k.ImagePath(), Initrd: d.Initrd(), Transport: k.Transport,
-		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: accel, Net: vmNet(att), Channels: channels()}
+		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: accel, Net: vmNet(att), Channels: channels(len(spec.Sidecars))}
 	if _, err := e.driver.Start(ctx, vm); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
@@ -228,7 +235,7 @@ func (e *Engine) Get(id string) (Info, error) {
 	info.State, info.Reason = derive(alive, st, exists(d.stopRequested()))
 	if st.Exited && !alive {
 		code := st.ExitCode
-		info.ExitCode, info.Signal = &code, st.Signal
+		info.ExitCode, info.Signal, info.Process = &code, st.Signal, st.Process
 	}
 	if alive {
 		info.PID = m.PID()

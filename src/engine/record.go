@@ -26,6 +26,7 @@ type Record struct {
 	Network     network.Attachment `json:"network"`
 	StopGraceMS int                `json:"stop_grace_ms"`
 	Tags        map[string]string  `json:"tags,omitempty"`
+	Sidecars    []string           `json:"sidecars,omitempty"` // names, in port order
 }
 
 // instanceDir holds every file of one instance: the VM's files (hypervisor.Dir) plus the
@@ -63,12 +64,17 @@ func (d instanceDir) readRecord() (Record, error) {
 	return r, nil
 }
 
-// channels are the four guest channels of the init protocol.
-func channels() []hypervisor.Channel {
-	return []hypervisor.Channel{
+// channels are the four guest channels of the init protocol, and two output channels for
+// each of n sidecars.
+func channels(sidecars int) []hypervisor.Channel {
+	out := []hypervisor.Channel{
 		{Name: guestinit.PortStdout},
 		{Name: guestinit.PortStderr},
 		{Name: guestinit.PortStatus},
 		{Name: guestinit.PortControl, Input: true},
 	}
+	for i := 0; i < sidecars; i++ {
+		out = append(out, hypervisor.Channel{Name: guestinit.PortSidecarStdout(i)}, hypervisor.Channel{Name: guestinit.PortSidecarStderr(i)})
+	}
+	return out
 }

@@ -28,6 +28,7 @@ type Info struct {
 	ExitCode *int             `json:"exit_code,omitempty"`
 	Signal   string           `json:"signal,omitempty"`
 	Reason   string           `json:"reason,omitempty"`
+	Process  string           `json:"process,omitempty"` // the sidecar whose exit ended it ("" = the app)
 	PID      int              `json:"pid,omitempty"`
 	Stats    hypervisor.Stats `json:"stats"`
 }

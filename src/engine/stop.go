@@ -122,13 +122,25 @@ func (e *Engine) Remove(ctx context.Context, id string, force bool) error {
 }
 
 // Paths of an instance's output, for logs.
-type Paths struct{ Stdout, Stderr, Console string }
+type Paths struct {
+	Stdout, Stderr, Console string
+	Sidecars                []SidecarPaths // in the order of RunSpec.Sidecars
+}
+
+// SidecarPaths are one sidecar's output.
+type SidecarPaths struct{ Name, Stdout, Stderr string }
 
 // LogPaths returns where an instance's output is.
 func (e *Engine) LogPaths(id string) (Paths, error) {
 	d := e.dir(id)
-	if _, err := d.readRecord(); err != nil {
+	rec, err := d.readRecord()
+	if err != nil {
 		return Paths{}, fmt.Errorf("%w: %q (see `unik ps`)", ErrNoInstance, id)
 	}
-	return Paths{Stdout: d.Stdout(), Stderr: d.Stderr(), Console: d.Console()}, nil
+	p := Paths{Stdout: d.Stdout(), Stderr: d.Stderr(), Console: d.Console()}
+	for i, name := range rec.Sidecars {
+		p.Sidecars = append(p.Sidecars, SidecarPaths{Name: name,
+			Stdout: d.Channel(guestinit.PortSidecarStdout(i)), Stderr: d.Channel(guestinit.PortSidecarStderr(i))})
+	}
+	return p, nil
 }

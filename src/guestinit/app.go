@@ -22,23 +22,31 @@ import (
 
 const defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
+// app is the instance's processes: the app itself (first) and its sidecars, each in its own
+// session. They are codependent, as in a Diego container: the first to exit ends them all.
 type app struct {
-	pid   int
+	procs []proc
 	grace time.Duration
 
 	mu      sync.Mutex
 	stopped bool
 }
 
+type proc struct {
+	pid  int
+	name string // "" for the app, the sidecar's name otherwise
+}
+
 type result struct {
 	code    int
 	signal  string
 	stopped bool
+	process string // the process whose exit ended the instance ("" = the app)
 }
 
 func (r result) event() Event {
 	code := r.code
-	return Event{Event: EventExited, ExitCode: &code, Signal: r.signal, Stopped: r.stopped}
+	return Event{Event: EventExited, ExitCode: &code, Signal: r.signal, Stopped: r.stopped, Process: r.process}
 }
 
 // appEnv layers the environment: defaults, then the image's, then the instance's.
@@ -112,17 +120,43 @@ func isExecutable(p string) bool {
 }
 
 func startApp(m Manifest, c Config, p *ports) (*app, error) {
-	prog, argv, env, err := command(m, c)
+	grace := time.Duration(c.StopGraceMS) * time.Millisecond
+	if grace == 0 {
+		grace = 10 * time.Second
+	}
+	a := &app{grace: grace}
+	pid, err := startProcess(m, c, p.stdout, p.stderr)
 	if err != nil {
 		return nil, err
+	}
+	a.procs = append(a.procs, proc{pid: pid})
+	for i, sc := range c.Sidecars {
+		sm := m
+		sm.StartCommand = sc.StartCommand
+		pid, err := startProcess(sm, c, p.sidecars[i][0], p.sidecars[i][1])
+		if err != nil {
+			a.killAll(unix.SIGKILL)
+			return nil, fmt.Errorf("sidecar %s: %w", sc.Name, err)
+		}
+		a.procs = append(a.procs, proc{pid: pid, name: sc.Name})
+	}
+	return a, nil
+}
+
+// startProcess starts m's start command as vcap in its own session, with its output on the
+// given ports. Init never calls Wait on it: init reaps every child itself (app.wait).
+func startProcess(m Manifest, c Config, stdout, stderr *os.File) (int, error) {
+	prog, argv, env, err := command(m, c)
+	if err != nil {
+		return 0, err
 	}
 	cmd := &exec.Cmd{
 		Path:   prog,
 		Args:   argv,
 		Env:    env,
 		Dir:    m.WorkDir,
-		Stdout: p.stdout,
-		Stderr: p.stderr,
+		Stdout: stdout,
+		Stderr: stderr,
 		SysProcAttr: &syscall.SysProcAttr{
 			Setsid: true,
 			// vcap whatever the manifest says (see appIdentity), with no supplementary groups
@@ -130,41 +164,61 @@ func startApp(m Manifest, c Config, p *ports) (*app, error) {
 		},
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", prog, err)
+		return 0, fmt.Errorf("start %s: %w", prog, err)
 	}
-	grace := time.Duration(c.StopGraceMS) * time.Millisecond
-	if grace == 0 {
-		grace = 10 * time.Second
-	}
-	// Never cmd.Wait: init reaps every child itself (wait), and the app is one of them.
-	return &app{pid: cmd.Process.Pid, grace: grace}, nil
+	return cmd.Process.Pid, nil
 }
 
-// wait reaps children until the app itself exits.
+// wait reaps children until one of the instance's processes exits, then ends the others (they
+// are codependent) and returns how the first one ended.
 func (a *app) wait() result {
-	for {
+	var first *result
+	left := len(a.procs)
+	for left > 0 {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
+			if first != nil {
+				return *first
+			}
 			return result{code: 255, signal: "lost"}
 		}
-		if pid != a.pid {
+		i := a.index(pid)
+		if i < 0 {
+			continue // an orphan the app left: reaped
+		}
+		left--
+		if first != nil {
 			continue
 		}
 		a.mu.Lock()
 		stopped := a.stopped
 		a.mu.Unlock()
+		r := result{code: ws.ExitStatus(), stopped: stopped, process: a.procs[i].name}
 		if ws.Signaled() {
-			return result{code: 128 + int(ws.Signal()), signal: unix.SignalName(ws.Signal()), stopped: stopped}
+			r.code, r.signal = 128+int(ws.Signal()), unix.SignalName(ws.Signal())
 		}
-		return result{code: ws.ExitStatus(), stopped: stopped}
+		first = &r
+		if left > 0 {
+			a.stopOthers()
+		}
 	}
+	return *first
 }
 
-// stop asks the app's process group to end, and forces it after the grace period.
+func (a *app) index(pid int) int {
+	for i, p := range a.procs {
+		if p.pid == pid {
+			return i
+		}
+	}
+	return -1
+}
+
+// stop asks every process group to end, and forces them after the grace period.
 func (a *app) stop() {
 	a.mu.Lock()
 	if a.stopped {
@@ -173,8 +227,21 @@ func (a *app) stop() {
 	}
 	a.stopped = true
 	a.mu.Unlock()
-	_ = unix.Kill(-a.pid, unix.SIGTERM)
-	time.AfterFunc(a.grace, func() { _ = unix.Kill(-a.pid, unix.SIGKILL) })
+	a.killAll(unix.SIGTERM)
+	time.AfterFunc(a.grace, func() { a.killAll(unix.SIGKILL) })
+}
+
+// stopOthers ends the processes left once one has exited, without marking the instance as
+// stopped by the host.
+func (a *app) stopOthers() {
+	a.killAll(unix.SIGTERM)
+	time.AfterFunc(a.grace, func() { a.killAll(unix.SIGKILL) })
+}
+
+func (a *app) killAll(sig unix.Signal) {
+	for _, p := range a.procs {
+		_ = unix.Kill(-p.pid, sig)
+	}
 }
 
 // watchControl obeys the host's control channel: "stop" ends the app. A port whose host end

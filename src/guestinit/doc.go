@@ -18,7 +18,9 @@
 //	-> write the files the host sent (identity credentials, certificates, bindings)
 //	-> start the app as vcap, uid/gid 2000, whatever the manifest says (a manifest asking
 //	   for another user is ignored, with a console line), setsid, no shell (package startcmd)
-//	-> reap every child; on "stop": SIGTERM, SIGKILL after the grace period
+//	   [and each sidecar likewise, with its own two output ports: unik.sidecarN.stdout/stderr]
+//	-> reap every child; on "stop": SIGTERM, SIGKILL after the grace period; the first of
+//	   the app and its sidecars to exit ends the others (codependent)
 //	-> app exits: kill what is left, report {"event":"exited","exit_code":N}, reboot
 //
 // Init is the cell's: the engine puts the host's unik-init at /init in a segment unpacked after

@@ -70,11 +70,14 @@ func run(console io.Writer) int {
 	if err := writeFiles(cfg.Files); err != nil {
 		return status.fail(console, err)
 	}
+	if err := ports.openSidecars(len(cfg.Sidecars), 2*time.Second); err != nil {
+		return status.fail(console, err)
+	}
 	app, err := startApp(m, cfg, ports)
 	if err != nil {
 		return status.fail(console, err)
 	}
-	status.emit(Event{Event: EventStarted, PID: app.pid})
+	status.emit(Event{Event: EventStarted, PID: app.procs[0].pid})
 	go watchControl(ports.control, app)
 	res := app.wait()
 	killAll()

@@ -11,17 +11,51 @@ import (
 	"time"
 )
 
-// ports are the four host channels, opened by name.
+// ports are the four host channels, opened by name, and each sidecar's stdout and stderr.
 type ports struct {
 	stdout, stderr, status, control *os.File
+	sidecars                        [][2]*os.File
 }
 
 func (p *ports) Close() {
-	for _, f := range []*os.File{p.stdout, p.stderr, p.status, p.control} {
+	files := []*os.File{p.stdout, p.stderr, p.status, p.control}
+	for _, sc := range p.sidecars {
+		files = append(files, sc[0], sc[1])
+	}
+	for _, f := range files {
 		if f != nil {
 			f.Close()
 		}
 	}
+}
+
+// openSidecars opens the output ports of n sidecars (PortSidecarStdout/Stderr), waiting up
+// to timeout for them to appear.
+func (p *ports) openSidecars(n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for i := 0; i < n; i++ {
+		var pair [2]*os.File
+		for j, name := range []string{PortSidecarStdout(i), PortSidecarStderr(i)} {
+			var dev string
+			for {
+				if d, ok := portDevices()[name]; ok || time.Now().After(deadline) {
+					dev = d
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if dev == "" {
+				return fmt.Errorf("virtio port %s not found", name)
+			}
+			f, err := os.OpenFile(dev, os.O_WRONLY, 0)
+			if err != nil {
+				return fmt.Errorf("open %s (%s): %w", name, dev, err)
+			}
+			pair[j] = f
+		}
+		p.sidecars = append(p.sidecars, pair)
+	}
+	return nil
 }
 
 // openPorts finds the virtio-serial ports by their names in sysfs and opens their device

@@ -17,6 +17,13 @@ const (
 	PortControl = "unik.control"
 )
 
+// PortSidecarStdout and PortSidecarStderr name sidecar i's output ports (0-based).
+func PortSidecarStdout(i int) string { return fmt.Sprintf("unik.sidecar%d.stdout", i) }
+func PortSidecarStderr(i int) string { return fmt.Sprintf("unik.sidecar%d.stderr", i) }
+
+// MaxSidecars bounds the processes beside the app (each takes two virtio-serial ports).
+const MaxSidecars = 8
+
 // Guest paths shared by the image builder, the engine and init.
 const (
 	ManifestPath = "/unik/manifest.json"
@@ -52,6 +59,15 @@ type Config struct {
 	SSH *SSHConfig `json:"ssh,omitempty"`
 	// Files are written before the app starts (see File).
 	Files []File `json:"files,omitempty"`
+	// Sidecars run beside the app in the same VM, each with its own start command and output
+	// ports; the first process to exit ends the instance (codependent, as in Diego).
+	Sidecars []Sidecar `json:"sidecars,omitempty"`
+}
+
+// Sidecar is one process beside the app.
+type Sidecar struct {
+	Name         string `json:"name"`
+	StartCommand string `json:"start_command"`
 }
 
 // NetConfig is the guest side of a network attachment.
@@ -83,6 +99,14 @@ func (c Config) Validate() error {
 	if err := ValidateFiles(c.Files); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if len(c.Sidecars) > MaxSidecars {
+		return fmt.Errorf("config: %d sidecars, at most %d", len(c.Sidecars), MaxSidecars)
+	}
+	for i, sc := range c.Sidecars {
+		if sc.Name == "" || sc.StartCommand == "" {
+			return fmt.Errorf("config: sidecars[%d] needs a name and a start command", i)
+		}
+	}
 	if c.SSH != nil {
 		if _, _, err := net.SplitHostPort(c.SSH.Address); err != nil {
 			return fmt.Errorf("config: ssh address %q: %w", c.SSH.Address, err)
@@ -110,6 +134,8 @@ type Event struct {
 	Signal   string `json:"signal,omitempty"` // the app was killed by this signal
 	Stopped  bool   `json:"stopped,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Process is the sidecar whose exit ended the instance ("" = the app itself).
+	Process string `json:"process,omitempty"`
 }
 
 // Status is what the host learns from the status channel.
@@ -121,6 +147,7 @@ type Status struct {
 	Stopped  bool   // the app ended because the host asked it to stop
 	Error    string // init could not start the app
 	SmokeOK  bool
+	Process  string // the sidecar whose exit ended the instance ("" = the app)
 }
 
 // ReadStatus folds the status channel's events into a Status. Unparsable lines (a channel
@@ -141,7 +168,7 @@ func ReadStatus(r io.Reader) Status {
 			if e.ExitCode != nil {
 				s.ExitCode = *e.ExitCode
 			}
-			s.Signal, s.Stopped = e.Signal, e.Stopped
+			s.Signal, s.Stopped, s.Process = e.Signal, e.Stopped, e.Process
 		case EventInitError:
 			s.Error = e.Error
 		case EventSmokeOK:

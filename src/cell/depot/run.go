@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"code.cloudfoundry.org/executor"
@@ -233,6 +234,23 @@ func (d *Depot) followLogs(ctx context.Context, c executor.Container, vm, source
 		defer d.wg.Done()
 		app.Follow(ctx, paths.Stdout, paths.Stderr, fromEnd)
 	}()
+	for _, sc := range paths.Sidecars { // each sidecar's output under its own log source
+		side := logs.App{Sender: d.sender, Config: c.RunInfo.LogConfig, SourceName: sidecarSource(source, sc.Name)}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			side.Follow(ctx, sc.Stdout, sc.Stderr, fromEnd)
+		}()
+	}
+}
+
+// sidecarSource is a sidecar's log source as Cloud Controller names it: the app's, then
+// /SIDECAR/<NAME>.
+func sidecarSource(app, name string) string {
+	if app == "" {
+		app = "APP"
+	}
+	return app + "/SIDECAR/" + strings.ToUpper(name)
 }
 
 // waitHealthy polls until the checks pass (or, without checks, until the app has started);
@@ -299,6 +317,9 @@ func (d *Depot) watch(ctx context.Context, info engine.Info, spec recipe.Spec, c
 func endReason(vm engine.Info, err error, source string) (string, bool) {
 	if source == "" {
 		source = "APP"
+	}
+	if vm.Process != "" { // a sidecar's exit ended the instance
+		source = sidecarSource(source, vm.Process)
 	}
 	if err != nil {
 		if isNoInstance(err) {

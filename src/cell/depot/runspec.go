@@ -39,6 +39,7 @@ func (d *Depot) runSpec(ctx context.Context, logger lager.Logger, c executor.Con
 	var creds *identity.Credentials
 	return engine.RunSpec{Image: img, Env: env, Ports: ports, MemoryMB: memory,
 		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: c.Guid}, SSH: spec.SSH,
+		Sidecars: guestSidecars(spec.Sidecars),
 		Files: files,
 		FilesFor: func(att network.Attachment) ([]guestinit.File, error) {
 			if d.cfg.Identity == nil {
@@ -60,4 +61,12 @@ func (d *Depot) runSpec(ctx context.Context, logger lager.Logger, c executor.Con
 			launcher, err := d.launcherEnv(ctx, env, platform, creds)
 			return append(extra, launcher...), err
 		}}, nil
+}
+
+func guestSidecars(scs []recipe.Sidecar) []guestinit.Sidecar {
+	var out []guestinit.Sidecar
+	for _, sc := range scs {
+		out = append(out, guestinit.Sidecar{Name: sc.Name, StartCommand: sc.StartCommand})
+	}
+	return out
 }

@@ -53,6 +53,8 @@ type Spec struct {
 	// SSH is diego-sshd's configuration when the action runs it (CC does unless SSH is
 	// disabled): the guest init serves port forwarding with these keys.
 	SSH *guestinit.SSHConfig
+	// Sidecars run beside the app in the same VM; the first process to exit ends the instance.
+	Sidecars []Sidecar
 	// Launcher: the process is the buildpack launcher's (Cloud Controller's apps), whose
 	// start-up work the cell does (CredHub interpolation, DATABASE_URL).
 	Launcher bool
@@ -72,9 +74,6 @@ func FromRunInfo(ri executor.RunInfo) (Spec, error) {
 	if len(ri.VolumeMounts) > 0 {
 		return Spec{}, unsupported("volume mounts (%d): a unik instance has no volume services", len(ri.VolumeMounts))
 	}
-	if len(ri.Sidecars) > 0 {
-		return Spec{}, unsupported("sidecars (%d): a unik instance runs exactly one process", len(ri.Sidecars))
-	}
 	for _, d := range ri.CachedDependencies {
 		if path.Clean(d.To) != LifecycleDir {
 			return Spec{}, unsupported("cached dependency %q to %s: an instance's files all come from its droplet", d.Name, d.To)
@@ -84,8 +83,19 @@ func FromRunInfo(ri executor.RunInfo) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	run, fromAction, sshd, err := mainRun(ri.Action)
+	runs, fromAction, sshd, err := processRuns(ri.Action)
 	if err != nil {
+		return Spec{}, err
+	}
+	run := runs[0]
+	for _, sc := range ri.Sidecars { // the BBS's own sidecars field
+		scRuns, _, _, err := processRuns(sc.Action)
+		if err != nil {
+			return Spec{}, fmt.Errorf("sidecar: %w", err)
+		}
+		runs = append(runs, scRuns...)
+	}
+	if s.Sidecars, err = sidecars(runs[1:]); err != nil {
 		return Spec{}, err
 	}
 	var notes []string
@@ -147,9 +157,10 @@ func theDroplet(downloads []*models.DownloadAction) (imagecache.Request, error) 
 		ChecksumValue: d.ChecksumValue, CacheKey: d.CacheKey}, nil
 }
 
-// mainRun finds the one process of the action, and the droplet downloads that come before it
-// (a task's action is a serial download of the droplet, then the launcher's Run).
-func mainRun(a *models.Action) (*models.RunAction, []*models.DownloadAction, *models.RunAction, error) {
+// processRuns finds the processes of the action (the app first, then its sidecars, as
+// Cloud Controller orders its codependent action) and the droplet downloads that come before
+// them (a task's action is a serial download of the droplet, then the launcher's Run).
+func processRuns(a *models.Action) ([]*models.RunAction, []*models.DownloadAction, *models.RunAction, error) {
 	var runs []*models.RunAction
 	var downloads []*models.DownloadAction
 	var sshd *models.RunAction
@@ -175,35 +186,35 @@ func mainRun(a *models.Action) (*models.RunAction, []*models.DownloadAction, *mo
 		return nil, nil, nil, err
 	case len(runs) == 0:
 		return nil, nil, nil, unsupported("the action runs no process")
-	case len(runs) > 1:
-		return nil, nil, nil, unsupported("the action runs %d processes (%s): a unik instance runs exactly one (no sidecars)",
-			len(runs), runPaths(runs))
 	}
-	return runs[0], downloads, sshd, nil
+	return runs, downloads, sshd, nil
 }
 
-// sshConfig reads diego-sshd's flags as Cloud Controller gives them: -address, -hostKey,
-// -authorizedKey (the others, -inheritDaemonEnv and -logLevel, mean nothing without a shell).
-func sshConfig(r *models.RunAction) (*guestinit.SSHConfig, error) {
-	c := &guestinit.SSHConfig{Address: "0.0.0.0:2222"}
-	for _, a := range r.Args {
-		name, value, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		switch name {
-		case "address":
-			c.Address = value
-		case "hostKey":
-			c.HostKey = value
-		case "authorizedKey":
-			c.AuthorizedKey = value
+// Sidecar is a process beside the app in the same VM.
+type Sidecar struct {
+	Name         string
+	StartCommand string
+	LogSource    string // as Cloud Controller names it (APP/PROC/WEB/SIDECAR/NAME)
+}
+
+// sidecars describes the processes after the app.
+func sidecars(runs []*models.RunAction) ([]Sidecar, error) {
+	if len(runs) > guestinit.MaxSidecars {
+		return nil, unsupported("%d sidecars (%s): a unik instance runs at most %d beside the app", len(runs), runPaths(runs), guestinit.MaxSidecars)
+	}
+	var out []Sidecar
+	for i, r := range runs {
+		name := fmt.Sprintf("sidecar-%d", i+1)
+		if _, n, ok := strings.Cut(r.LogSource, "SIDECAR/"); ok && n != "" {
+			name = strings.ToLower(n)
 		}
+		cmd := startCommand(r)
+		if cmd == "" {
+			return nil, unsupported("sidecar %s has no command", name)
+		}
+		out = append(out, Sidecar{Name: name, StartCommand: cmd, LogSource: r.LogSource})
 	}
-	if c.HostKey == "" || c.AuthorizedKey == "" {
-		return nil, fmt.Errorf("diego-sshd was given no host key or no authorized key")
-	}
-	if err := (guestinit.Config{InstanceID: "x", SSH: c}).Validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return out, nil
 }
 
 func runPaths(runs []*models.RunAction) string {
@@ -272,4 +283,28 @@ func redact(u string) string {
 		return u[:i]
 	}
 	return u
+}
+
+// sshConfig reads diego-sshd's flags as Cloud Controller gives them: -address, -hostKey,
+// -authorizedKey (the others, -inheritDaemonEnv and -logLevel, mean nothing without a shell).
+func sshConfig(r *models.RunAction) (*guestinit.SSHConfig, error) {
+	c := &guestinit.SSHConfig{Address: "0.0.0.0:2222"}
+	for _, a := range r.Args {
+		name, value, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "address":
+			c.Address = value
+		case "hostKey":
+			c.HostKey = value
+		case "authorizedKey":
+			c.AuthorizedKey = value
+		}
+	}
+	if c.HostKey == "" || c.AuthorizedKey == "" {
+		return nil, fmt.Errorf("diego-sshd was given no host key or no authorized key")
+	}
+	if err := (guestinit.Config{InstanceID: "x", SSH: c}).Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -111,9 +111,12 @@ func TestHTTPCheckFromMonitorAndDefinition(t *testing.T) {
 
 func TestUnsupported(t *testing.T) {
 	cases := map[string]func(*models.DesiredLRP){
-		"runs 2 processes": func(l *models.DesiredLRP) {
-			l.Action = models.WrapAction(models.Codependent(&models.RunAction{Path: "/tmp/lifecycle/launcher", Args: []string{"app", "./a", ""}},
-				&models.RunAction{Path: "/tmp/lifecycle/launcher", Args: []string{"app", "./sidecar"}}))
+		"9 sidecars": func(l *models.DesiredLRP) {
+			runs := []models.ActionInterface{&models.RunAction{Path: "/tmp/lifecycle/launcher", Args: []string{"app", "./a", ""}}}
+			for i := 0; i < 9; i++ {
+				runs = append(runs, &models.RunAction{Path: "/tmp/lifecycle/launcher", Args: []string{"app", "./sidecar", ""}})
+			}
+			l.Action = models.WrapAction(models.Codependent(runs...))
 		},
 		"no droplet": func(l *models.DesiredLRP) { l.Setup = nil },
 		"a monitor that runs /bin/check": func(l *models.DesiredLRP) {
@@ -164,5 +167,31 @@ func TestNetworkEnv(t *testing.T) {
 	}
 	if got := recipe.NetworkEnv("a", "b", nil); got[2] != "CF_INSTANCE_PORT=" || got[4] != "CF_INSTANCE_PORTS=[]" {
 		t.Errorf("no ports: %v", got)
+	}
+}
+
+// TestSidecars: CC's sidecars (extra launcher runs in the codependent action) and the BBS's
+// sidecars field become processes beside the app, each with its command and log source.
+func TestSidecars(t *testing.T) {
+	lrp := push.DesiredLRP(push.App{Name: "a", StartCommand: "./hello-go", Sidecars: []push.Sidecar{
+		{Name: "metrics", Command: "./agent --port 9000"}, {Name: "proxy", Command: "./proxy"}}}, "http://x", "")
+	lrp.Sidecars = []*models.Sidecar{{Action: models.WrapAction(&models.RunAction{Path: "/home/vcap/app/extra", Args: []string{"-v"},
+		LogSource: "APP/PROC/WEB/SIDECAR/EXTRA", User: "vcap"}), MemoryMb: 16}}
+	s, err := recipe.FromRunInfo(runInfo(t, lrp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []recipe.Sidecar{
+		{Name: "metrics", StartCommand: "./agent --port 9000", LogSource: "APP/PROC/WEB/SIDECAR/METRICS"},
+		{Name: "proxy", StartCommand: "./proxy", LogSource: "APP/PROC/WEB/SIDECAR/PROXY"},
+		{Name: "extra", StartCommand: "/home/vcap/app/extra -v", LogSource: "APP/PROC/WEB/SIDECAR/EXTRA"},
+	}
+	if s.Droplet.StartCommand != "./hello-go" || len(s.Sidecars) != len(want) {
+		t.Fatalf("app %q, sidecars %+v", s.Droplet.StartCommand, s.Sidecars)
+	}
+	for i := range want {
+		if s.Sidecars[i] != want[i] {
+			t.Errorf("sidecar %d = %+v, want %+v", i, s.Sidecars[i], want[i])
+		}
 	}
 }

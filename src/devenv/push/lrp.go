@@ -33,6 +33,9 @@ type App struct {
 	// readiness_health_check_interval; default 5s).
 	ReadinessEndpoint string
 	ReadinessInterval time.Duration
+	// Sidecars run beside the web process (CC's sidecars: extra launcher runs in the
+	// codependent action, log source APP/PROC/WEB/SIDECAR/<NAME>).
+	Sidecars []Sidecar
 	// VolumeMountedFiles are CC's file-based service bindings (path relative to
 	// /etc/cf-service-bindings -> content).
 	VolumeMountedFiles map[string]string
@@ -45,6 +48,9 @@ type App struct {
 	SSHKeys    *SSHKeys
 	Org, Space string
 }
+
+// Sidecar is one of an app's sidecars.
+type Sidecar struct{ Name, Command string }
 
 func randomGUID() string {
 	b := make([]byte, 16)
@@ -120,6 +126,11 @@ func DesiredLRP(a App, dropletURL, dropletSHA256 string) *models.DesiredLRP {
 		User: "vcap", Path: "/tmp/lifecycle/launcher", Args: []string{"app", a.StartCommand, "{}"}, Env: env,
 		LogSource: "APP/PROC/WEB", ResourceLimits: limits,
 	})}
+	for _, sc := range a.Sidecars {
+		actions = append(actions, models.WrapAction(&models.RunAction{User: "vcap", Path: "/tmp/lifecycle/launcher",
+			Args: []string{"app", sc.Command, ""}, Env: env, LogSource: "APP/PROC/WEB/SIDECAR/" + strings.ToUpper(sc.Name),
+			ResourceLimits: limits}))
+	}
 	ports := append([]uint32(nil), a.Ports...)
 	if a.SSH {
 		args := []string{"-address=0.0.0.0:2222"}
