@@ -40,7 +40,7 @@ func (d *Depot) runSpec(ctx context.Context, logger lager.Logger, c executor.Con
 	return engine.RunSpec{Image: img, Env: env, Ports: ports, MemoryMB: memory,
 		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: c.Guid}, SSH: spec.SSH,
 		Sidecars: guestSidecars(spec.Sidecars),
-		Files: files,
+		Files:    files,
 		FilesFor: func(att network.Attachment) ([]guestinit.File, error) {
 			if d.cfg.Identity == nil {
 				return nil, nil
