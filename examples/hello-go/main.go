@@ -8,7 +8,8 @@
 //	GET /ready/on, /ready/off   make it ready, or not
 //	GET /file?path=P   the content of the file at P, as the app's user can read it
 //
-// `hello-go once` prints one line and exits 0 instead (a one-off task, `cf run-task`).
+// `hello-go once` prints one line (and writes {"ran":"once"} to $RESULT_FILE when set) and exits 0
+// instead (a one-off task, `cf run-task`).
 package main
 
 import (
@@ -23,6 +24,12 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "once" {
 		fmt.Println("hello-go: ran once")
+		if p := os.Getenv("RESULT_FILE"); p != "" { // a task's result file
+			if err := os.WriteFile(p, []byte(`{"ran":"once"}`), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, "hello-go:", err)
+				os.Exit(1)
+			}
+		}
 		return
 	}
 	port := os.Getenv("PORT")

@@ -124,8 +124,10 @@
 //     Controller builds (the droplet downloaded at the head of the action, or given as an
 //     image layer), through the same image cache as LRPs: Running once the VM runs, Completed
 //     when the process ends, failed unless it exited 0 ("APP/TASK/<name>: Exited with status
-//     N"); CancelTask deletes the container and its VM. A task naming a result file is failed
-//     ("failed to fetch result...": a VM's files cannot be read once it has ended).
+//     N"); CancelTask deletes the container and its VM. A task's result file (at most 10 KiB,
+//     readable by the app's user) is read by the guest init when the process exits and goes to
+//     the BBS with CompleteTask; one that cannot be read fails the task ("failed to fetch
+//     result").
 //   - StopContainer returns at once; the VM gets SIGTERM (grace = graceful_shutdown_interval)
 //     and the container completes as stopped. DeleteContainer stops a running VM gracefully
 //     before removing it (evacuation hands over without cutting requests short).

@@ -72,6 +72,9 @@ type RunSpec struct {
 	EnvFor func(network.Attachment) ([]string, error)
 	// SSH, when set, has the guest init serve port forwarding (cf ssh -L) with these keys.
 	SSH *guestinit.SSHConfig
+	// ResultFile, for a task: the guest path whose content Info.Result reports once the app
+	// has exited.
+	ResultFile string
 	// Sidecars run beside the app in the same VM (see guestinit.Sidecar); LogPaths gives each
 	// its own stdout and stderr.
 	Sidecars []guestinit.Sidecar
@@ -176,7 +179,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 		env = append(env[:len(env):len(env)], extra...)
 	}
 	cfg := guestinit.Config{InstanceID: id, Env: env, Network: netConfig(att), StopGraceMS: rec.StopGraceMS, SSH: spec.SSH, Files: files,
-		Sidecars: spec.Sidecars}
+		Sidecars: spec.Sidecars, ResultFile: spec.ResultFile}
 	if err := cfg.Validate(); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
@@ -236,6 +239,9 @@ func (e *Engine) Get(id string) (Info, error) {
 	if st.Exited && !alive {
 		code := st.ExitCode
 		info.ExitCode, info.Signal, info.Process = &code, st.Signal, st.Process
+		if st.HasResult {
+			info.Result = &Result{Content: st.Result, Error: st.ResultError}
+		}
 	}
 	if alive {
 		info.PID = m.PID()

@@ -29,6 +29,7 @@ type Info struct {
 	Signal   string           `json:"signal,omitempty"`
 	Reason   string           `json:"reason,omitempty"`
 	Process  string           `json:"process,omitempty"` // the sidecar whose exit ended it ("" = the app)
+	Result   *Result          `json:"result,omitempty"`  // RunSpec.ResultFile, once the app has exited
 	PID      int              `json:"pid,omitempty"`
 	Stats    hypervisor.Stats `json:"stats"`
 }
@@ -75,4 +76,10 @@ func readStatus(path string) guestinit.Status {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, os.ErrNotExist)
+}
+
+// Result is a task's result file as the guest read it, or why it could not.
+type Result struct {
+	Content string `json:"content,omitempty"`
+	Error   string `json:"error,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -136,4 +137,36 @@ func handleControl(line string, a *app) {
 			fmt.Fprintf(openConsole(), "unik-init: control files: %v\n", err)
 		}
 	}
+}
+
+// resultEvent reads a task's result file, as the app's user could (a file the app cannot read
+// is not read for it), refusing one larger than MaxResultBytes.
+func resultEvent(path string) Event {
+	e := Event{Event: EventResult}
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		e.Error = err.Error()
+		return e
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		e.Error = path + " is not a regular file"
+		return e
+	}
+	if st.Uid != filesUID && st.Mode&0o004 == 0 && !(st.Gid == filesGID && st.Mode&0o040 != 0) {
+		e.Error = path + " is not readable by the app"
+		return e
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxResultBytes+1))
+	if err != nil {
+		e.Error = err.Error()
+		return e
+	}
+	if len(b) > MaxResultBytes {
+		e.Error = fmt.Sprintf("%s is larger than %d bytes", path, MaxResultBytes)
+		return e
+	}
+	e.Result = string(b)
+	return e
 }

@@ -81,6 +81,9 @@ func run(console io.Writer) int {
 	go watchControl(ports.control, app)
 	res := app.wait()
 	killAll()
+	if cfg.ResultFile != "" {
+		status.emit(resultEvent(cfg.ResultFile))
+	}
 	status.emit(res.event())
 	return res.code
 }

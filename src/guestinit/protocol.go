@@ -59,6 +59,9 @@ type Config struct {
 	SSH *SSHConfig `json:"ssh,omitempty"`
 	// Files are written before the app starts (see File).
 	Files []File `json:"files,omitempty"`
+	// ResultFile, for a task, is read when the app has exited (at most MaxResultBytes) and
+	// reported as a "result" event before "exited".
+	ResultFile string `json:"result_file,omitempty"`
 	// Sidecars run beside the app in the same VM, each with its own start command and output
 	// ports; the first process to exit ends the instance (codependent, as in Diego).
 	Sidecars []Sidecar `json:"sidecars,omitempty"`
@@ -124,7 +127,11 @@ const (
 	EventExited    = "exited"
 	EventInitError = "init-error"
 	EventSmokeOK   = "smoke-ok"
+	EventResult    = "result" // a task's result file: Result, or Error when it could not be read
 )
+
+// MaxResultBytes bounds a task's result file, as Diego's executor does (10 KiB).
+const MaxResultBytes = 10 << 10
 
 // Event is one line of the status channel.
 type Event struct {
@@ -136,6 +143,7 @@ type Event struct {
 	Error    string `json:"error,omitempty"`
 	// Process is the sidecar whose exit ended the instance ("" = the app itself).
 	Process string `json:"process,omitempty"`
+	Result  string `json:"result,omitempty"`
 }
 
 // Status is what the host learns from the status channel.
@@ -148,6 +156,10 @@ type Status struct {
 	Error    string // init could not start the app
 	SmokeOK  bool
 	Process  string // the sidecar whose exit ended the instance ("" = the app)
+	// HasResult: a result event came (Result, or ResultError when the file could not be read).
+	HasResult   bool
+	Result      string
+	ResultError string
 }
 
 // ReadStatus folds the status channel's events into a Status. Unparsable lines (a channel
@@ -169,6 +181,8 @@ func ReadStatus(r io.Reader) Status {
 				s.ExitCode = *e.ExitCode
 			}
 			s.Signal, s.Stopped, s.Process = e.Signal, e.Stopped, e.Process
+		case EventResult:
+			s.HasResult, s.Result, s.ResultError = true, e.Result, e.Error
 		case EventInitError:
 			s.Error = e.Error
 		case EventSmokeOK:

@@ -150,7 +150,41 @@ func (d *Depot) runTask(ctx context.Context, logger lager.Logger, traceID, guid 
 	if ok {
 		reason = ""
 	}
+	d.keepResult(guid, vm)
 	d.complete(ctx, logger, traceID, guid, !ok, reason)
+}
+
+// keepResult records a task's result file as the guest reported it.
+func (d *Depot) keepResult(guid string, vm engine.Info) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.containers[guid]
+	if !ok || c.Container.Tags[rep.ResultFileTag] == "" {
+		return
+	}
+	switch {
+	case vm.Result == nil:
+		c.ResultError = "the guest reported no result"
+	case vm.Result.Error != "":
+		c.ResultError = vm.Result.Error
+	default:
+		c.Result = vm.Result.Content
+	}
+}
+
+// TaskResult is a completed task's result file (the name the task gave), as Diego's rep
+// fetches it from the container once the task has succeeded.
+func (d *Depot) TaskResult(guid string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.containers[guid]
+	if !ok {
+		return "", executor.ErrContainerNotFound
+	}
+	if c.ResultError != "" {
+		return "", fmt.Errorf("result file %s: %s", c.Container.Tags[rep.ResultFileTag], c.ResultError)
+	}
+	return c.Result, nil
 }
 
 func isTask(c executor.Container) bool { return c.Tags[rep.LifecycleTag] == rep.TaskLifecycle }

@@ -6,6 +6,7 @@ import (
 
 	"code.cloudfoundry.org/executor"
 	"code.cloudfoundry.org/lager/v3"
+	"code.cloudfoundry.org/rep"
 
 	"github.com/unik-cf/unik/src/cell/identity"
 	"github.com/unik-cf/unik/src/cell/recipe"
@@ -39,8 +40,8 @@ func (d *Depot) runSpec(ctx context.Context, logger lager.Logger, c executor.Con
 	var creds *identity.Credentials
 	return engine.RunSpec{Image: img, Env: env, Ports: ports, MemoryMB: memory,
 		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: c.Guid}, SSH: spec.SSH,
-		Sidecars: guestSidecars(spec.Sidecars),
-		Files:    files,
+		Sidecars: guestSidecars(spec.Sidecars), ResultFile: c.Tags[rep.ResultFileTag],
+		Files: files,
 		FilesFor: func(att network.Attachment) ([]guestinit.File, error) {
 			if d.cfg.Identity == nil {
 				return nil, nil

@@ -19,6 +19,9 @@ type record struct {
 	VMStarted time.Time          `json:"vm_started,omitempty"` // when the VM was booted
 	ImageSize int64              `json:"image_size,omitempty"` // payload bytes (disk usage)
 	LogSource string             `json:"log_source,omitempty"` // the app's (APP/PROC/WEB)
+	// Result is a completed task's result file (TaskResult); ResultError why it could not be read.
+	Result      string `json:"result,omitempty"`
+	ResultError string `json:"result_error,omitempty"`
 }
 
 // recordDir holds one JSON file per container guid.

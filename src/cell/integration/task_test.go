@@ -111,6 +111,17 @@ var _ = Describe("Tasks on unik cells", func() {
 		Eventually(cellContainers).Should(BeZero())
 	})
 
+	It("reports a task's result file on completion", func() {
+		cb := newCallbacks()
+		app := push.App{Name: "task-result", GUID: push.GUIDFor("task-result-app"), Env: map[string]string{"RESULT_FILE": "/tmp/result.json"}}
+		guid := desireTask(app, push.Task{Name: "result", Command: "./hello-go once", ResultFile: "/tmp/result.json",
+			CompletionCallbackURL: cb.URL}, helloStaged, helloStagedURL)
+		Eventually(cb.result(guid), 90*time.Second).ShouldNot(BeNil())
+		r := cb.result(guid)()
+		Expect(r.Failed).To(BeFalse(), "failure reason %q", r.FailureReason)
+		Expect(r.Result).To(Equal(`{"ran":"once"}`))
+	})
+
 	It("stops a cancelled task's VM", func() {
 		app := push.App{Name: "task-cancel", GUID: push.GUIDFor("task-cancel-app")}
 		guid := desireTask(app, push.Task{Name: "forever", Command: "./hello-go"}, helloStaged, helloStagedURL)

@@ -35,6 +35,13 @@ func newProcessor(cellID, zone string, stacks rep.StackPathMap, b bbs.InternalCl
 		convert: rep.RunRequestConversionHelper{ECRHelper: ecrhelper.NewECRHelper()}}
 }
 
+// taskResults is the depot's way out for a task's result file, which the rep would fetch
+// from the container with GetFiles (a VM's files cannot be read once it has ended: the guest
+// init reports the file when the task's process exits).
+type taskResults interface {
+	TaskResult(guid string) (string, error)
+}
+
 // mountedFileSetter is the depot's way in for the DesiredLRP's volume_mounted_files.
 type mountedFileSetter interface {
 	SetVolumeMountedFiles(guid string, files []*models.File) error
@@ -220,7 +227,7 @@ const (
 	TaskFailedToRunContainer = "failed to run container"
 	TaskInvalidTransition    = "invalid state transition"
 	TaskMissingContainer     = "task container does not exist"
-	TaskResultUnsupported    = "failed to fetch result: a unik instance's files cannot be read once its VM has ended"
+	TaskFailedToFetchResult  = "failed to fetch result"
 )
 
 // processTask drives a task's container through the BBS as Diego's rep does: a reserved or
@@ -284,11 +291,19 @@ func (p *processor) completeTask(logger lager.Logger, traceID string, c executor
 		}
 		return true
 	}
-	failed, reason := c.RunResult.Failed, c.RunResult.FailureReason
+	failed, reason, result := c.RunResult.Failed, c.RunResult.FailureReason, ""
 	if !failed && c.Tags[rep.ResultFileTag] != "" {
-		failed, reason = true, TaskResultUnsupported
+		r, ok := p.executor.(taskResults)
+		var err error
+		if ok {
+			result, err = r.TaskResult(c.Guid)
+		}
+		if !ok || err != nil {
+			logger.Info("fetch-result-failed", lager.Data{"error": fmt.Sprint(err)})
+			failed, reason, result = true, TaskFailedToFetchResult, ""
+		}
 	}
-	err := p.bbs.CompleteTask(logger, traceID, c.Guid, p.cellID, failed, reason, "")
+	err := p.bbs.CompleteTask(logger, traceID, c.Guid, p.cellID, failed, reason, result)
 	if err == nil {
 		return true
 	}

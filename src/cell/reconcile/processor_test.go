@@ -230,7 +230,7 @@ func TestTaskComplete(t *testing.T) {
 		{"succeeded", executor.ContainerRunResult{}, "", []error{nil}, 1, false, "", true},
 		{"failed", executor.ContainerRunResult{Failed: true, FailureReason: "APP/TASK/t: Exited with status 3"}, "",
 			[]error{nil}, 1, true, "APP/TASK/t: Exited with status 3", true},
-		{"result file", executor.ContainerRunResult{}, "/tmp/result.json", []error{nil}, 1, true, TaskResultUnsupported, true},
+		{"result file the executor cannot give", executor.ContainerRunResult{}, "/tmp/result.json", []error{nil}, 1, true, TaskFailedToFetchResult, true},
 		{"bbs unreachable", executor.ContainerRunResult{}, "", []error{errors.New("connection refused")}, 1, false, "", false},
 		{"invalid transition", executor.ContainerRunResult{}, "", []error{models.NewTaskTransitionError(models.Task_Completed, models.Task_Running), nil}, 2, false, "", true},
 		{"gone", executor.ContainerRunResult{}, "", []error{models.ErrResourceNotFound}, 1, false, "", true},
@@ -261,5 +261,36 @@ func TestTaskComplete(t *testing.T) {
 				t.Fatalf("deleted %v, want %v", got, tc.deletes)
 			}
 		})
+	}
+}
+
+// resultExecutor is the executor fake with the depot's TaskResult.
+type resultExecutor struct {
+	*fakes.FakeClient
+	result string
+	err    error
+}
+
+func (r resultExecutor) TaskResult(string) (string, error) { return r.result, r.err }
+
+// TestTaskResult: a succeeded task's result file goes to the BBS with CompleteTask; one that
+// cannot be read fails the task with Diego's reason.
+func TestTaskResult(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		failed bool
+		reason string
+		result string
+	}{{nil, false, "", `{"ok":true}`}, {errors.New("too large"), true, TaskFailedToFetchResult, ""}} {
+		f := newProcessorFakes()
+		ex := resultExecutor{FakeClient: f.executor, result: `{"ok":true}`, err: tc.err}
+		p := newProcessor("cell-a", "z1", rep.StackPathMap{"unik": ""}, f.bbs, ex, nopSender{}, f.reporter)
+		c := taskContainer(executor.StateCompleted)
+		c.Tags[rep.ResultFileTag] = "/tmp/result.json"
+		p.process(lagertest.NewTestLogger("test"), "trace", c)
+		_, _, _, _, failed, reason, result := f.bbs.CompleteTaskArgsForCall(0)
+		if failed != tc.failed || reason != tc.reason || result != tc.result {
+			t.Errorf("TaskResult error %v: CompleteTask(%v, %q, %q)", tc.err, failed, reason, result)
+		}
 	}
 }

@@ -23,6 +23,8 @@ type Task struct {
 	// ImageLayers: the droplet comes as an exclusive image layer (CC with declarative asset
 	// downloads) instead of a Download at the head of the action.
 	ImageLayers bool
+	// ResultFile names a file whose content the task reports on completion.
+	ResultFile string
 }
 
 // TaskDefinition builds the task Cloud Controller would desire for app's droplet at
@@ -69,7 +71,7 @@ func TaskDefinition(a App, t Task, dropletURL, dropletSHA256 string) *models.Tas
 			"organization:" + orgGUID, "space:" + spaceGUID, "app:" + a.GUID}},
 		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: a.GUID}, "app_id": {Static: a.GUID},
 			"app_name": {Static: a.Name}, "space_id": {Static: spaceGUID}, "organization_id": {Static: orgGUID}},
-		PlacementTags: a.PlacementTags,
+		PlacementTags: a.PlacementTags, ResultFile: t.ResultFile,
 	}
 	download := &models.DownloadAction{From: dropletURL, To: ".", CacheKey: "", User: "vcap",
 		ChecksumAlgorithm: "sha256", ChecksumValue: dropletSHA256}
