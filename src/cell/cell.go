@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -192,7 +191,7 @@ func janitor(logger lager.Logger, dirs Dirs, net *network.Network, eng *engine.E
 	return ifrit.RunFunc(func(signals <-chan os.Signal, ready chan<- struct{}) error {
 		logger := logger.Session("janitor")
 		ctx := context.Background()
-		removeHalfBuilt(logger, dirs, net, eng)
+		removeHalfBuilt(logger, net, eng)
 		if l, err := net.RemoveLeftovers(ctx); err != nil {
 			logger.Error("remove-leftovers-failed", err)
 		} else if !l.Empty() {
@@ -211,7 +210,7 @@ func janitor(logger lager.Logger, dirs Dirs, net *network.Network, eng *engine.E
 
 // removeHalfBuilt removes engine instances that List cannot read (no record yet) and network
 // attachments of no instance.
-func removeHalfBuilt(logger lager.Logger, dirs Dirs, net *network.Network, eng *engine.Engine) {
+func removeHalfBuilt(logger lager.Logger, net *network.Network, eng *engine.Engine) {
 	vms, err := eng.List()
 	if err != nil {
 		logger.Error("list-failed", err)
@@ -221,13 +220,12 @@ func removeHalfBuilt(logger lager.Logger, dirs Dirs, net *network.Network, eng *
 	for _, v := range vms {
 		known[v.ID] = true
 	}
-	var stray []string
-	entries, _ := os.ReadDir(filepath.Join(dirs.Engine(), "instances"))
-	for _, e := range entries {
-		if e.IsDir() && !known[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
-			stray = append(stray, e.Name())
-			known[e.Name()] = true
-		}
+	stray, err := eng.HalfBuilt()
+	if err != nil {
+		logger.Error("half-built-failed", err)
+	}
+	for _, id := range stray {
+		known[id] = true
 	}
 	atts, err := net.Attachments()
 	if err != nil {
@@ -241,12 +239,13 @@ func removeHalfBuilt(logger lager.Logger, dirs Dirs, net *network.Network, eng *
 	for _, id := range stray {
 		logger.Info("removing-half-built-instance", lager.Data{"id": id})
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := eng.Remove(ctx, id, true); err != nil {
-			// No VMM was started (no pid file): undo the network and drop the directory.
-			derr := net.Detach(ctx, id)
-			rerr := os.RemoveAll(filepath.Join(dirs.Engine(), "instances", filepath.Base(id)))
-			if derr != nil || rerr != nil {
-				logger.Error("remove-half-built-failed", errors.Join(err, derr, rerr), lager.Data{"id": id})
+		err := eng.RemoveHalfBuilt(ctx, id)
+		if err != nil && !errors.Is(err, engine.ErrNoInstance) {
+			logger.Error("remove-half-built-failed", err, lager.Data{"id": id})
+		}
+		if errors.Is(err, engine.ErrNoInstance) { // an attachment whose id is no instance id
+			if err := net.Detach(ctx, id); err != nil {
+				logger.Error("remove-half-built-failed", err, lager.Data{"id": id})
 			}
 		}
 		cancel()
