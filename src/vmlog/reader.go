@@ -15,6 +15,7 @@ type Reader struct {
 	prev  *os.File // an older file to read before cur, or nil
 	cur   *os.File // the file that was Current when last looked (nil: the ring had no file)
 	watch *watcher
+	poll  bool // no inotify to be had: Wait looks every PollInterval
 }
 
 // Open starts reading the ring at files from its oldest kept byte. A ring without files

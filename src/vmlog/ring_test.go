@@ -233,3 +233,24 @@ func firstDiff(a, b []byte) int {
 	}
 	return min(len(a), len(b))
 }
+
+func TestWaitPollsWhenInotifyIsUnavailable(t *testing.T) {
+	files := ringFiles(t)
+	w, _ := Create(files, 100)
+	r, _ := Open(files)
+	defer r.Close()
+	r.poll = true // as when fs.inotify.max_user_instances is used up
+	w.Write([]byte("x"))
+	start := time.Now()
+	if err := r.Wait(context.Background()); err != nil || time.Since(start) < PollInterval/2 {
+		t.Fatalf("poll wait: %v after %v", err, time.Since(start))
+	}
+	if got, _ := io.ReadAll(r); string(got) != "x" {
+		t.Fatalf("got %q", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled: %v", err)
+	}
+}

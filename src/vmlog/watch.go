@@ -15,6 +15,11 @@ import (
 // ErrGone means the ring's directory was removed while following it.
 var ErrGone = errors.New("vmlog: the ring's directory is gone")
 
+// PollInterval is how often Wait looks when inotify is unavailable (the host's
+// fs.inotify.max_user_instances, 128 on Debian, is used up: a cell follows two rings per
+// instance).
+const PollInterval = 100 * time.Millisecond
+
 // Wait blocks until the ring may have new bytes (a write, a rotation), or ctx ends. The first
 // call only sets the watch up and returns at once, so bytes written before it are not missed:
 // read to io.EOF, Wait, read again.
@@ -22,12 +27,22 @@ func (r *Reader) Wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if r.watch == nil {
+	switch {
+	case r.poll:
+		t := time.NewTimer(PollInterval)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	case r.watch == nil:
 		w, err := newWatcher(r.files)
-		if err != nil {
+		if errors.Is(err, ErrGone) {
 			return err
 		}
-		r.watch = w
+		r.watch, r.poll = w, err != nil
 		return nil
 	}
 	return r.watch.wait(ctx)
@@ -51,6 +66,9 @@ func newWatcher(files Files) (*watcher, error) {
 	dir := filepath.Dir(files.Current)
 	if _, err := unix.InotifyAddWatch(fd, dir, watchMask); err != nil {
 		unix.Close(fd)
+		if errors.Is(err, unix.ENOENT) {
+			return nil, ErrGone
+		}
 		return nil, fmt.Errorf("vmlog: watch %s: %w", dir, err)
 	}
 	return &watcher{f: os.NewFile(uintptr(fd), "inotify:"+dir), names: map[string]bool{
