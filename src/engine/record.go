@@ -26,6 +26,10 @@ type Record struct {
 	Network     network.Attachment `json:"network"`
 	StopGraceMS int                `json:"stop_grace_ms"`
 	Tags        map[string]string  `json:"tags,omitempty"`
+	// JailID is the user and group id the instance's jailed VMM runs as; 0: not jailed.
+	JailID       uint32 `json:"jail_id,omitempty"`
+	CPUWeight    int    `json:"cpu_weight,omitempty"`
+	LogRateLimit int64  `json:"log_rate_limit,omitempty"`
 }
 
 // instanceDir holds every file of one instance: the VM's files (hypervisor.Dir) plus the
@@ -34,9 +38,6 @@ type instanceDir struct{ hypervisor.Dir }
 
 func (d instanceDir) record() string        { return filepath.Join(string(d.Dir), "instance.json") }
 func (d instanceDir) stopRequested() string { return filepath.Join(string(d.Dir), "stop-requested") }
-func (d instanceDir) Stdout() string        { return d.Channel(guestinit.PortStdout) }
-func (d instanceDir) Stderr() string        { return d.Channel(guestinit.PortStderr) }
-func (d instanceDir) Status() string        { return d.Channel(guestinit.PortStatus) }
 func (d instanceDir) Control() string       { return d.ChannelInput(guestinit.PortControl) }
 
 func (d instanceDir) writeRecord(r Record) error {
@@ -63,12 +64,17 @@ func (d instanceDir) readRecord() (Record, error) {
 	return r, nil
 }
 
-// channels are the four guest channels of the init protocol.
-func channels() []hypervisor.Channel {
+// StatusCap bounds the status channel on disk (jailed): init writes a few short lines; only
+// a hostile guest writes more, and then only its own status suffers.
+const StatusCap = 64 << 10
+
+// channels are the four guest channels of the init protocol; stdout and stderr keep at most
+// logCap bytes each on disk (0: the driver's default) and share the log rate limit.
+func channels(logCap int64) []hypervisor.Channel {
 	return []hypervisor.Channel{
-		{Name: guestinit.PortStdout},
-		{Name: guestinit.PortStderr},
-		{Name: guestinit.PortStatus},
+		{Name: guestinit.PortStdout, AppLog: true, CapBytes: logCap},
+		{Name: guestinit.PortStderr, AppLog: true, CapBytes: logCap},
+		{Name: guestinit.PortStatus, CapBytes: StatusCap},
 		{Name: guestinit.PortControl, Input: true},
 	}
 }

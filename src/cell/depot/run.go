@@ -46,6 +46,7 @@ func (d *Depot) run(ctx context.Context, logger lager.Logger, traceID string, c 
 	memory = max(memory, d.cfg.MinMemoryMB)
 	info, err := d.engine.Run(ctx, engine.RunSpec{Image: img, Env: spec.Env, Ports: ports, MemoryMB: memory,
 		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: guid},
+		CPUWeight: int(min(c.RunInfo.CPUWeight, 100)), LogRateLimit: c.RunInfo.LogRateLimitBytesPerSecond,
 		EnvFor: func(att network.Attachment) []string {
 			return recipe.NetworkEnv(d.cfg.ExternalIP, att.GuestIP.Addr().String(), portMappings(att))
 		}})
