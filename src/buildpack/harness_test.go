@@ -28,6 +28,7 @@ import (
 	"github.com/unik-cf/unik/src/imagestore"
 	"github.com/unik-cf/unik/src/kernel"
 	"github.com/unik-cf/unik/src/network"
+	"github.com/unik-cf/unik/src/vmlog"
 )
 
 // The staging tests run the real buildpack lifecycle builder (scripts/build-lifecycle) the way
@@ -287,7 +288,7 @@ func (h *harness) newRunner() (*runner, error) {
 		return nil, err
 	}
 	e, err := engine.New(engine.Config{StateDir: state, CacheDir: kernel.DefaultCacheDir(), KernelDir: os.Getenv("UNIK_KERNEL"),
-		InitPath: h.initPath, Accel: or(os.Getenv("UNIK_ACCEL"), "auto")}, qemu.Driver{}, n)
+		InitPath: h.initPath, Accel: or(os.Getenv("UNIK_ACCEL"), "auto"), ShimPath: filepath.Join(h.root, "bin", "unik-shim")}, qemu.Driver{}, n)
 	if err != nil {
 		return nil, err
 	}
@@ -360,12 +361,12 @@ func (r *runner) logs(id string) string {
 		return ""
 	}
 	var b strings.Builder
-	for _, p := range []string{paths.Stdout, paths.Stderr, paths.Console} {
-		data, _ := os.ReadFile(p)
+	for _, p := range []vmlog.Files{paths.Stdout, paths.Stderr, paths.Console} {
+		data, _ := vmlog.ReadAll(p)
 		if len(data) > 3000 {
 			data = data[len(data)-3000:]
 		}
-		fmt.Fprintf(&b, "\n--- %s:\n%s", filepath.Base(p), data)
+		fmt.Fprintf(&b, "\n--- %s:\n%s", filepath.Base(p.Current), data)
 	}
 	return b.String()
 }

@@ -66,7 +66,8 @@ func VM(cfg config.Config) (*network.Network, *engine.Engine, error) {
 		return nil, nil, fmt.Errorf("cell network: %w", err)
 	}
 	eng, err := engine.New(engine.Config{StateDir: Dirs{cfg.VM.StateDir}.Engine(), CacheDir: cfg.VM.CacheDir,
-		KernelDir: cfg.VM.KernelDir, InitPath: cfg.VM.InitPath, QEMU: cfg.VM.QEMU, Accel: cfg.VM.Accel}, qemu.Driver{Binary: cfg.VM.QEMU}, net)
+		KernelDir: cfg.VM.KernelDir, InitPath: cfg.VM.InitPath, QEMU: cfg.VM.QEMU, Accel: cfg.VM.Accel,
+		ShimPath: cfg.VM.ShimPath, Jail: cfg.VM.Jail}, qemu.Driver{Binary: cfg.VM.QEMU}, net)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cell engine: %w", err)
 	}

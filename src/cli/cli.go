@@ -179,7 +179,7 @@ func (c *cmdCtx) engine() (*engine.Engine, error) {
 		return nil, err
 	}
 	return engine.New(engine.Config{StateDir: c.s.stateDir, CacheDir: c.s.cacheDir, KernelDir: c.s.kernelDir,
-		InitPath: c.s.initPath, Accel: c.s.accel}, qemu.Driver{}, n)
+		InitPath: c.s.initPath, Accel: c.s.accel, Jail: c.env.Getenv("UNIK_JAIL"), ShimPath: c.env.Getenv("UNIK_SHIM")}, qemu.Driver{}, n)
 }
 
 // progress prints a step on a terminal only.

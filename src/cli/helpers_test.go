@@ -49,7 +49,7 @@ var hostSeq = 0
 func newVMHost(t *testing.T) *vmHost {
 	t.Helper()
 	repo := repoRoot(t)
-	need := []string{filepath.Join(repo, "bin", "unik-init"), filepath.Join(repo, "examples", "hello-go", "hello-go"),
+	need := []string{filepath.Join(repo, "bin", "unik-init"), filepath.Join(repo, "bin", "unik-shim"), filepath.Join(repo, "examples", "hello-go", "hello-go"),
 		filepath.Join(repo, "examples", "exit-code", "exit-code")}
 	for _, p := range need {
 		if _, err := os.Stat(p); err != nil {
@@ -63,6 +63,7 @@ func newVMHost(t *testing.T) *vmHost {
 	n := os.Getpid()%50 + hostSeq
 	h := &vmHost{t: t, repo: repo, stateDir: t.TempDir(), env: map[string]string{
 		"UNIK_INIT":   filepath.Join(repo, "bin", "unik-init"),
+		"UNIK_SHIM":   filepath.Join(repo, "bin", "unik-shim"),
 		"UNIK_BRIDGE": fmt.Sprintf("ukcli%d", n),
 		"UNIK_TABLE":  fmt.Sprintf("unikcli%d", n),
 		"UNIK_SUBNET": fmt.Sprintf("10.213.%d.0/24", 100+n),

@@ -1,16 +1,16 @@
 package cli
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/unik-cf/unik/src/engine"
+	"github.com/unik-cf/unik/src/vmlog"
 )
 
 // cmdLogs prints the app's stdout lines marked OUT and stderr lines marked ERR: first all of
@@ -39,11 +39,13 @@ func cmdLogs(ctx context.Context, c *cmdCtx, args []string) error {
 		return err
 	}
 	out := &lineWriter{w: c.env.Stdout}
-	streams := []struct{ path, tag string }{{paths.Stdout, "OUT"}, {paths.Stderr, "ERR"}}
-	offsets := make([]int64, len(streams))
-	for i, s := range streams {
-		offsets[i], err = copyLines(s.path, 0, s.tag, out)
-		if err != nil {
+	streams := []*stream{{files: paths.Stdout, tag: "OUT"}, {files: paths.Stderr, tag: "ERR"}}
+	for _, s := range streams {
+		if s.r, err = vmlog.Open(s.files); err != nil {
+			return err
+		}
+		defer s.r.Close()
+		if err := s.copyLines(out); err != nil {
 			return err
 		}
 	}
@@ -51,8 +53,8 @@ func cmdLogs(ctx context.Context, c *cmdCtx, args []string) error {
 		return nil
 	}
 	for {
-		for i, s := range streams {
-			if offsets[i], err = copyLines(s.path, offsets[i], s.tag, out); err != nil {
+		for _, s := range streams {
+			if err := s.copyLines(out); err != nil {
 				return err
 			}
 		}
@@ -61,43 +63,45 @@ func cmdLogs(ctx context.Context, c *cmdCtx, args []string) error {
 			return err
 		}
 		if info.State != engine.StateRunning && info.State != engine.StateBooting {
-			for i, s := range streams { // what arrived before the end
-				if offsets[i], err = copyLines(s.path, offsets[i], s.tag, out); err != nil {
+			for _, s := range streams { // what arrived before the end
+				if err := s.copyLines(out); err != nil {
 					return err
 				}
 			}
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		// until stdout changes, or a moment has passed to look at stderr and the state again
+		wait, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_ = streams[0].r.Wait(wait)
+		cancel()
+		if ctx.Err() != nil {
 			return nil
-		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
-// copyLines prints the complete lines of path from offset on, tagged, and returns the offset
-// after the last complete line.
-func copyLines(path string, offset int64, tag string, out *lineWriter) (int64, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return offset, nil
-	}
+// stream is one of the app's outputs, read in order across the ring's rotations.
+type stream struct {
+	files   vmlog.Files
+	tag     string
+	r       *vmlog.Reader
+	pending []byte // an incomplete last line waits for its newline
+}
+
+// copyLines prints the stream's complete new lines, tagged.
+func (s *stream) copyLines(out *lineWriter) error {
+	b, err := io.ReadAll(s.r)
 	if err != nil {
-		return offset, err
+		return err
 	}
-	defer f.Close()
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return offset, err
-	}
-	r := bufio.NewReader(f)
+	s.pending = append(s.pending, b...)
 	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return offset, nil // an incomplete last line waits for its newline
+		i := bytes.IndexByte(s.pending, '\n')
+		if i < 0 {
+			return nil
 		}
-		offset += int64(len(line))
-		out.print(tag, line)
+		out.print(s.tag, string(s.pending[:i+1]))
+		s.pending = s.pending[i+1:]
 	}
 }
 

@@ -78,7 +78,7 @@ func (e *Engine) smokeBoot(ctx context.Context, k kernel.Kernel) error {
 		return err
 	}
 	spec := hypervisor.Spec{Name: "probe-" + filepath.Base(dir), Dir: d.Dir, Kernel: k.ImagePath(), Initrd: d.Initrd(),
-		Transport: k.Transport, MemoryMB: 64, CPUs: 1, Accel: hypervisor.AccelKVM, Channels: channels(0)}
+		Transport: k.Transport, MemoryMB: 64, CPUs: 1, Accel: hypervisor.AccelKVM, Channels: channels(0, 0)}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	m, err := e.driver.Start(ctx, spec)
@@ -89,7 +89,7 @@ func (e *Engine) smokeBoot(ctx context.Context, k kernel.Kernel) error {
 	if err := m.Wait(ctx); err != nil {
 		return fmt.Errorf("no answer within 10s")
 	}
-	if !readStatus(d.Status()).SmokeOK {
+	if !readStatus(d.Log(guestinit.PortStatus)).SmokeOK {
 		return fmt.Errorf("the guest did not report back")
 	}
 	return nil

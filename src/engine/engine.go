@@ -82,6 +82,14 @@ type RunSpec struct {
 	// that depend on the network attachment (an identity certificate for the guest's address).
 	Files    []guestinit.File
 	FilesFor func(network.Attachment) ([]guestinit.File, error)
+	// CPUWeight is the instance's relative CPU share, 1-100 (Cloud Foundry's cpu_weight);
+	// 0 = 100. Applied when jailed (a cgroup's cpu shares).
+	CPUWeight int
+	// LogRateLimit bounds stdout and stderr together in bytes per second, as Diego does
+	// (Cloud Foundry's log_rate_limit); 0 or negative = unlimited. Applied when jailed.
+	LogRateLimit int64
+	// LogCapBytes bounds each of stdout and stderr on disk; 0 = 4 MiB. Applied when jailed.
+	LogCapBytes int64
 }
 
 // Validate names the first bad field.
@@ -91,6 +99,12 @@ func (s RunSpec) Validate() error {
 	}
 	if s.MemoryMB != 0 && s.MemoryMB < 48 {
 		return fmt.Errorf("run: memory %d MB is below the 48 MB a guest needs", s.MemoryMB)
+	}
+	if s.CPUWeight < 0 || s.CPUWeight > 100 {
+		return fmt.Errorf("run: cpu weight %d is not between 1 and 100", s.CPUWeight)
+	}
+	if s.LogCapBytes < 0 || s.LogCapBytes > 0 && s.LogCapBytes < 1024 {
+		return fmt.Errorf("run: log cap %d bytes is below 1 KiB", s.LogCapBytes)
 	}
 	for i, kv := range s.Env {
 		if err := (guestinit.Config{InstanceID: "x", Env: []string{kv}}).Validate(); err != nil {
@@ -152,9 +166,22 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	}
 	rec := Record{ID: id, Image: spec.Image.Name, ImageDigest: spec.Image.Digest, Created: time.Now().UTC(),
 		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: string(accel), AccelReason: reason, Kernel: k.Name,
-		Network: att, StopGraceMS: int(spec.StopGrace / time.Millisecond), Tags: spec.Tags}
+		Network: att, StopGraceMS: int(spec.StopGrace / time.Millisecond), Tags: spec.Tags,
+		CPUWeight: spec.CPUWeight, LogRateLimit: spec.LogRateLimit}
 	for _, sc := range spec.Sidecars {
 		rec.Sidecars = append(rec.Sidecars, sc.Name)
+	}
+	jail, err := e.jail(d)
+	if err != nil {
+		return Info{}, fmt.Errorf("run: %w", err)
+	}
+	if jail != nil {
+		rec.JailID = jail.UID
+		defer func() {
+			if err != nil {
+				_ = releaseJailID(e.cfg.jailIDDir(), jail.UID, string(d.Dir))
+			}
+		}()
 	}
 	if err := d.writeRecord(rec); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
@@ -188,11 +215,29 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 	}
 	defer os.Remove(d.Initrd()) // QEMU has loaded it once Start returns; it holds the env
 	vm := hypervisor.Spec{Name: id, Dir: d.Dir, Kernel: k.ImagePath(), Initrd: d.Initrd(), Transport: k.Transport,
-		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: accel, Net: vmNet(att), Channels: channels(len(spec.Sidecars))}
+		MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Accel: accel, Net: vmNet(att),
+		Channels: channels(len(spec.Sidecars), spec.LogCapBytes), CPUWeight: spec.CPUWeight, LogRateLimit: spec.LogRateLimit, Jail: jail}
 	if _, err := e.driver.Start(ctx, vm); err != nil {
 		return Info{}, fmt.Errorf("run: %w", err)
 	}
 	return e.Get(id)
+}
+
+// jail is the jail of a new instance in d (nil when the engine does not jail): the shim,
+// and an id of its own leased for as long as the instance exists.
+func (e *Engine) jail(d instanceDir) (*hypervisor.Jail, error) {
+	if !e.cfg.jailed() {
+		return nil, nil
+	}
+	shim, err := e.cfg.shim()
+	if err != nil {
+		return nil, err
+	}
+	id, err := leaseJailID(e.cfg.jailIDDir(), e.cfg.jailIDs(), string(d.Dir))
+	if err != nil {
+		return nil, err
+	}
+	return &hypervisor.Jail{Shim: shim, UID: id, GID: id, CgroupParent: e.cfg.CgroupParent}, nil
 }
 
 func netConfig(a network.Attachment) *guestinit.NetConfig {
@@ -233,7 +278,7 @@ func (e *Engine) Get(id string) (Info, error) {
 	}
 	alive := m.Alive()
 	removeStaleInitrd(d, rec)
-	st := readStatus(d.Status())
+	st := readStatus(d.Log(guestinit.PortStatus))
 	info := Info{Record: rec}
 	info.State, info.Reason = derive(alive, st, exists(d.stopRequested()))
 	if st.Exited && !alive {

@@ -27,6 +27,10 @@ type Record struct {
 	StopGraceMS int                `json:"stop_grace_ms"`
 	Tags        map[string]string  `json:"tags,omitempty"`
 	Sidecars    []string           `json:"sidecars,omitempty"` // names, in port order
+	// JailID is the user and group id the instance's jailed VMM runs as; 0: not jailed.
+	JailID       uint32 `json:"jail_id,omitempty"`
+	CPUWeight    int    `json:"cpu_weight,omitempty"`
+	LogRateLimit int64  `json:"log_rate_limit,omitempty"`
 }
 
 // instanceDir holds every file of one instance: the VM's files (hypervisor.Dir) plus the
@@ -35,9 +39,6 @@ type instanceDir struct{ hypervisor.Dir }
 
 func (d instanceDir) record() string        { return filepath.Join(string(d.Dir), "instance.json") }
 func (d instanceDir) stopRequested() string { return filepath.Join(string(d.Dir), "stop-requested") }
-func (d instanceDir) Stdout() string        { return d.Channel(guestinit.PortStdout) }
-func (d instanceDir) Stderr() string        { return d.Channel(guestinit.PortStderr) }
-func (d instanceDir) Status() string        { return d.Channel(guestinit.PortStatus) }
 func (d instanceDir) Control() string       { return d.ChannelInput(guestinit.PortControl) }
 
 func (d instanceDir) writeRecord(r Record) error {
@@ -64,17 +65,23 @@ func (d instanceDir) readRecord() (Record, error) {
 	return r, nil
 }
 
+// StatusCap bounds the status channel on disk (jailed): init writes a few short lines; only
+// a hostile guest writes more, and then only its own status suffers.
+const StatusCap = 64 << 10
+
 // channels are the four guest channels of the init protocol, and two output channels for
-// each of n sidecars.
-func channels(sidecars int) []hypervisor.Channel {
+// each of n sidecars; every app (and sidecar) output keeps at most logCap bytes on disk (0:
+// the driver's default) and they share the instance's log rate limit.
+func channels(sidecars int, logCap int64) []hypervisor.Channel {
 	out := []hypervisor.Channel{
-		{Name: guestinit.PortStdout},
-		{Name: guestinit.PortStderr},
-		{Name: guestinit.PortStatus},
+		{Name: guestinit.PortStdout, AppLog: true, CapBytes: logCap},
+		{Name: guestinit.PortStderr, AppLog: true, CapBytes: logCap},
+		{Name: guestinit.PortStatus, CapBytes: StatusCap},
 		{Name: guestinit.PortControl, Input: true},
 	}
 	for i := 0; i < sidecars; i++ {
-		out = append(out, hypervisor.Channel{Name: guestinit.PortSidecarStdout(i)}, hypervisor.Channel{Name: guestinit.PortSidecarStderr(i)})
+		out = append(out, hypervisor.Channel{Name: guestinit.PortSidecarStdout(i), AppLog: true, CapBytes: logCap},
+			hypervisor.Channel{Name: guestinit.PortSidecarStderr(i), AppLog: true, CapBytes: logCap})
 	}
 	return out
 }

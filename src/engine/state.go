@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 
 	"github.com/unik-cf/unik/src/guestinit"
 	"github.com/unik-cf/unik/src/hypervisor"
+	"github.com/unik-cf/unik/src/vmlog"
 )
 
 // State of an instance as seen from the host.
@@ -60,17 +62,16 @@ func derive(alive bool, st guestinit.Status, stopRequested bool) (State, string)
 	case stopRequested:
 		return StateStopped, "stopped by force"
 	default:
-		return StateCrashed, "the VM ended without an exit status (killed from outside, or QEMU failed: see console.log and vmm.log)"
+		return StateCrashed, "the VM ended without an exit status (killed from outside, or QEMU failed: see console.log, vmm.log and shim.log)"
 	}
 }
 
-func readStatus(path string) guestinit.Status {
-	f, err := os.Open(path)
+func readStatus(ring vmlog.Files) guestinit.Status {
+	b, err := vmlog.ReadAll(ring)
 	if err != nil {
 		return guestinit.Status{}
 	}
-	defer f.Close()
-	return guestinit.ReadStatus(f)
+	return guestinit.ReadStatus(bytes.NewReader(b))
 }
 
 func exists(path string) bool {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/unik-cf/unik/src/guestinit"
+	"github.com/unik-cf/unik/src/vmlog"
 )
 
 // Stop asks the app to end (SIGTERM inside the guest, SIGKILL after its grace period) and
@@ -89,12 +90,14 @@ func writeControl(path, msg string) error {
 	return err
 }
 
-// Remove deletes an ended instance and everything it holds on the host: network attachment
+// Remove deletes an ended instance and everything it holds on the host: a jailed VM's
+// cgroup (when its shim was killed before removing it), its jail id, the network attachment
 // (tap, DNAT rules, address and port leases) and directory. A running instance is refused
 // unless force, which kills it first.
 func (e *Engine) Remove(ctx context.Context, id string, force bool) error {
 	d := e.dir(id)
-	if _, err := d.readRecord(); errors.Is(err, os.ErrNotExist) {
+	rec, err := d.readRecord()
+	if errors.Is(err, os.ErrNotExist) {
 		if _, statErr := os.Stat(string(d.Dir)); statErr != nil {
 			return fmt.Errorf("%w: %q (see `unik ps`)", ErrNoInstance, id)
 		}
@@ -112,6 +115,12 @@ func (e *Engine) Remove(ctx context.Context, id string, force bool) error {
 			return fmt.Errorf("rm %s: %w", id, err)
 		}
 	}
+	if err := m.Release(); err != nil {
+		return fmt.Errorf("rm %s: %w", id, err)
+	}
+	if err := releaseJailID(e.cfg.jailIDDir(), rec.JailID, string(d.Dir)); err != nil {
+		return fmt.Errorf("rm %s: %w", id, err)
+	}
 	if err := e.net.Detach(ctx, id); err != nil {
 		return fmt.Errorf("rm %s: network: %w", id, err)
 	}
@@ -121,14 +130,17 @@ func (e *Engine) Remove(ctx context.Context, id string, force bool) error {
 	return nil
 }
 
-// Paths of an instance's output, for logs.
+// Paths of an instance's output, for logs: each a ring (read it with vmlog).
 type Paths struct {
-	Stdout, Stderr, Console string
+	Stdout, Stderr, Console vmlog.Files
 	Sidecars                []SidecarPaths // in the order of RunSpec.Sidecars
 }
 
-// SidecarPaths are one sidecar's output.
-type SidecarPaths struct{ Name, Stdout, Stderr string }
+// SidecarPaths are one sidecar's output rings.
+type SidecarPaths struct {
+	Name           string
+	Stdout, Stderr vmlog.Files
+}
 
 // LogPaths returns where an instance's output is.
 func (e *Engine) LogPaths(id string) (Paths, error) {
@@ -137,10 +149,10 @@ func (e *Engine) LogPaths(id string) (Paths, error) {
 	if err != nil {
 		return Paths{}, fmt.Errorf("%w: %q (see `unik ps`)", ErrNoInstance, id)
 	}
-	p := Paths{Stdout: d.Stdout(), Stderr: d.Stderr(), Console: d.Console()}
+	p := Paths{Stdout: d.Log(guestinit.PortStdout), Stderr: d.Log(guestinit.PortStderr), Console: d.Console()}
 	for i, name := range rec.Sidecars {
 		p.Sidecars = append(p.Sidecars, SidecarPaths{Name: name,
-			Stdout: d.Channel(guestinit.PortSidecarStdout(i)), Stderr: d.Channel(guestinit.PortSidecarStderr(i))})
+			Stdout: d.Log(guestinit.PortSidecarStdout(i)), Stderr: d.Log(guestinit.PortSidecarStderr(i))})
 	}
 	return p, nil
 }

@@ -23,6 +23,7 @@ func (deadMachine) Stop(context.Context, time.Duration) error { return nil }
 func (deadMachine) Kill() error                               { return nil }
 func (deadMachine) Stats() (hypervisor.Stats, error)          { return hypervisor.Stats{}, nil }
 func (deadMachine) String() string                            { return "dead" }
+func (deadMachine) Release() error                            { return nil }
 
 type noDriver struct{}
 

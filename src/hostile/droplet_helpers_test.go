@@ -18,6 +18,7 @@ import (
 	"github.com/unik-cf/unik/src/hypervisor/qemu"
 	"github.com/unik-cf/unik/src/kernel"
 	"github.com/unik-cf/unik/src/network"
+	"github.com/unik-cf/unik/src/vmlog"
 )
 
 // dropletProbeSource is the tenant's app: it says who it runs as and what it sees of the
@@ -194,8 +195,8 @@ func (c *dropletCell) run(t *testing.T, spec engine.RunSpec) dropletRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _ := os.ReadFile(paths.Stdout)
-	con, _ := os.ReadFile(paths.Console)
+	out, _ := vmlog.ReadAll(paths.Stdout)
+	con, _ := vmlog.ReadAll(paths.Console)
 	return dropletRun{info: info, stdout: string(out), console: string(con)}
 }
 

@@ -3,4 +3,9 @@
 // and Firecracker later) and know nothing of images, Cloud Foundry or the guest protocol:
 // they boot a kernel and an initrd, wire named byte channels to files or sockets, attach a
 // network, and report when the VM is gone.
+//
+// Dir names every file of a VM. Guest-to-host streams (console, output channels, the VMM's
+// own output) are kept in rings (Dir.Log, read with package vmlog). A Spec with a Jail runs
+// the VMM under unik-shim (package shim): unprivileged, namespaced, in a cgroup with the
+// Spec's limits, every stream capped on disk and the app's logs rate-limited.
 package hypervisor

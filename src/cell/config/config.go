@@ -87,6 +87,10 @@ type VM struct {
 	InitPath  string `json:"init_path"`            // the static guest init (bin/unik-init)
 	QEMU      string `json:"qemu,omitempty"`
 	Accel     string `json:"accel,omitempty"` // auto (default), kvm, tcg
+	// ShimPath is unik-shim, which jails every VMM; "" = beside the cell binary, then PATH.
+	ShimPath string `json:"shim_path,omitempty"`
+	// Jail is auto (default: jailed, the cell runs as root), on or off.
+	Jail string `json:"jail,omitempty"`
 
 	MemoryCapacityMB int `json:"memory_capacity_mb"` // what the cell offers to instances
 	DiskCapacityMB   int `json:"disk_capacity_mb"`

@@ -22,6 +22,7 @@ import (
 	"github.com/unik-cf/unik/src/guestinit"
 	"github.com/unik-cf/unik/src/imagestore"
 	"github.com/unik-cf/unik/src/network"
+	"github.com/unik-cf/unik/src/vmlog"
 )
 
 // fakeEngine keeps instances in memory; a test ends one with exit.
@@ -32,10 +33,11 @@ type fakeEngine struct {
 	envs   map[string][]string
 	files  map[string][]guestinit.File   // given at boot
 	pushed map[string][][]guestinit.File // pushed into the running guest
+	specs  map[string]engine.RunSpec
 }
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{vms: map[string]*engine.Info{}, envs: map[string][]string{}}
+	return &fakeEngine{vms: map[string]*engine.Info{}, envs: map[string][]string{}, specs: map[string]engine.RunSpec{}}
 }
 
 func (f *fakeEngine) Run(ctx context.Context, spec engine.RunSpec) (engine.Info, error) {
@@ -67,6 +69,7 @@ func (f *fakeEngine) Run(ctx context.Context, spec engine.RunSpec) (engine.Info,
 		f.files = map[string][]guestinit.File{}
 	}
 	f.files[id] = files
+	f.specs[id] = spec
 	return *info, nil
 }
 
@@ -112,7 +115,8 @@ func (f *fakeEngine) Remove(ctx context.Context, id string, force bool) error {
 }
 
 func (f *fakeEngine) LogPaths(id string) (engine.Paths, error) {
-	return engine.Paths{Stdout: "/nonexistent/out", Stderr: "/nonexistent/err"}, nil
+	return engine.Paths{Stdout: vmlog.Files{Current: "/nonexistent/out", Previous: "/nonexistent/out.1"},
+		Stderr: vmlog.Files{Current: "/nonexistent/err", Previous: "/nonexistent/err.1"}}, nil
 }
 
 func (f *fakeEngine) PushFiles(id string, files []guestinit.File) error {
@@ -177,6 +181,41 @@ func runRequest(t *testing.T, guid string, index int32) executor.RunRequest {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestRunPassesCPUWeightAndLogRateLimit: the LRP's cpu_weight and log_rate_limit reach the
+// VM (the jail applies them: cgroup CPU shares, the shim's rate limit).
+func TestRunPassesCPUWeightAndLogRateLimit(t *testing.T) {
+	eng := newFakeEngine()
+	d := newDepot(t, eng)
+	logger := lagertest.NewTestLogger("t")
+	es, _ := d.SubscribeToEvents(logger)
+	defer es.Close()
+	d.AllocateContainers(logger, "", []executor.AllocationRequest{
+		executor.NewAllocationRequest("w1", &executor.Resource{MemoryMB: 128, DiskMB: 100}, false, nil)})
+	nextEvent(t, es) // reserved
+	lrp := push.DesiredLRP(push.App{Name: "a", HealthCheck: "process"}, "http://x/d", "")
+	lrp.CpuWeight, lrp.LogRateLimit = 40, &models.LogRateLimit{BytesPerSecond: 2048}
+	key := models.NewActualLRPKey(lrp.ProcessGuid, 0, lrp.Domain)
+	ik := models.NewActualLRPInstanceKey("w1", "cell-1")
+	req, err := rep.RunRequestConversionHelper{ECRHelper: ecrhelper.NewECRHelper()}.NewRunRequestFromDesiredLRP(
+		"w1", lrp, &key, &ik, rep.StackPathMap{"unik": "unik"}, rep.LayeringModeSingleLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunContainer(logger, "", &req); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, es) // running
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	for _, spec := range eng.specs {
+		if spec.CPUWeight != 40 || spec.LogRateLimit != 2048 {
+			t.Fatalf("cpu weight %d, log rate limit %d", spec.CPUWeight, spec.LogRateLimit)
+		}
+		return
+	}
+	t.Fatal("no VM was run")
 }
 
 func nextEvent(t *testing.T, es executor.EventSource) executor.Event {

@@ -40,6 +40,7 @@ func (d *Depot) runSpec(ctx context.Context, logger lager.Logger, c executor.Con
 	var creds *identity.Credentials
 	return engine.RunSpec{Image: img, Env: env, Ports: ports, MemoryMB: memory,
 		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: c.Guid}, SSH: spec.SSH,
+		CPUWeight: int(min(c.RunInfo.CPUWeight, 100)), LogRateLimit: c.RunInfo.LogRateLimitBytesPerSecond,
 		Sidecars: guestSidecars(spec.Sidecars), ResultFile: c.Tags[rep.ResultFileTag],
 		Files: files,
 		FilesFor: func(att network.Attachment) ([]guestinit.File, error) {

@@ -11,6 +11,7 @@ import (
 	"code.cloudfoundry.org/executor"
 
 	"github.com/unik-cf/unik/src/cell/logs"
+	"github.com/unik-cf/unik/src/vmlog"
 )
 
 type sent struct {
@@ -39,10 +40,13 @@ func TestFollow(t *testing.T) {
 	os.WriteFile(errp, []byte("bad\n"), 0o600)
 	s := &sent{}
 	app := logs.App{Sender: s, Config: executor.LogConfig{Guid: "app-guid", Index: 2, SourceName: "CELL"},
-		SourceName: "APP/PROC/WEB", Interval: 5 * time.Millisecond}
+		SourceName: "APP/PROC/WEB"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { app.Follow(ctx, out, errp, false); close(done) }()
+	go func() {
+		app.Follow(ctx, vmlog.Files{Current: out, Previous: out + ".1"}, vmlog.Files{Current: errp, Previous: errp + ".1"}, false)
+		close(done)
+	}()
 	time.Sleep(50 * time.Millisecond)
 	f, _ := os.OpenFile(out, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("o\nlast without newline")

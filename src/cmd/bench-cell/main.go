@@ -312,7 +312,8 @@ func rawEngine(d *localdiego.Diego, work string) (*engine.Engine, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	eng, err := engine.New(engine.Config{StateDir: filepath.Join(work, "raw", "engine"), CacheDir: c.VM.CacheDir, InitPath: c.VM.InitPath}, qemu.Driver{}, net)
+	eng, err := engine.New(engine.Config{StateDir: filepath.Join(work, "raw", "engine"), CacheDir: c.VM.CacheDir, InitPath: c.VM.InitPath,
+		ShimPath: c.VM.ShimPath}, qemu.Driver{}, net)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -55,7 +55,7 @@ func (d *Diego) NewCell(i int) (*Cell, error) {
 	cfg.LoggregatorConfig.CACertPath, cfg.LoggregatorConfig.CertPath, cfg.LoggregatorConfig.KeyPath = d.Certs.CA(), d.Certs.Cert(), d.Certs.Key()
 	cfg.LoggregatorConfig.BatchFlushInterval = 200 * time.Millisecond
 	cfg.VM = config.VM{StateDir: filepath.Join(o.Dir, id), CacheDir: o.CacheDir, InitPath: filepath.Join(o.Repo, "bin", "unik-init"),
-		MemoryCapacityMB: o.CellMemoryMB, DiskCapacityMB: 64 * 1024, MaxContainers: 64,
+		ShimPath: filepath.Join(o.Repo, "bin", "unik-shim"), MemoryCapacityMB: o.CellMemoryMB, DiskCapacityMB: 64 * 1024, MaxContainers: 64,
 		Network: config.Network{Bridge: name, Table: name, Subnet: fmt.Sprintf("10.213.%d.0/24", o.SubnetBase+i-1),
 			HostIP: "127.0.0.1", PortRange: [2]uint16{uint16(first), uint16(first + 199)}}}
 	dur := func(v time.Duration) durationjson.Duration { return durationjson.Duration(v) }

@@ -18,12 +18,31 @@ var baseCmdline = []string{
 	"i8042.dumbkbd", "rdinit=/init",
 }
 
-// Args builds QEMU's command line for spec. It starts nothing and touches no file.
-func Args(spec hypervisor.Spec) ([]string, error) {
+// TCGCacheMB bounds TCG's translation cache (QEMU's default reserves up to 1 GiB), so that a
+// VM's memory is bounded by its RAM plus a known overhead.
+const TCGCacheMB = 64
+
+// Jailed says how QEMU, inside unik-shim's jail, reaches what the shim prepared: the tap and
+// the monitor's listening socket are inherited descriptors, output streams are the shim's
+// FIFOs (Dir.Channel), and the shim writes the pid file (QEMU is PID 1 of its namespace).
+type Jailed struct {
+	TapFD     int
+	MonitorFD int
+}
+
+// Args builds QEMU's command line for spec. It starts nothing and touches no file. With jail
+// nil, QEMU runs on its own: it opens the tap by name, creates its monitor socket, writes
+// its pid file and writes output streams straight into their log files (unbounded). With
+// jail, spec must be the jail's view of the VM (JailView).
+func Args(spec hypervisor.Spec, jail *Jailed) ([]string, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	d := spec.Dir
+	output := func(stream string) string { return d.Log(stream).Current }
+	if jail != nil {
+		output = d.Channel
+	}
 	machine := "microvm,x-option-roms=off,isa-serial=on,rtc=on"
 	dev := func(kind string) string { return kind + "-device" } // virtio-mmio device names
 	cmdline := append([]string{}, baseCmdline...)
@@ -45,7 +64,7 @@ func Args(spec hypervisor.Spec) ([]string, error) {
 	case hypervisor.AccelKVM:
 		a = append(a, "-accel", "kvm", "-cpu", "host")
 	default:
-		a = append(a, "-accel", "tcg", "-cpu", "max")
+		a = append(a, "-accel", fmt.Sprintf("tcg,tb-size=%d", TCGCacheMB), "-cpu", "max")
 		cmdline = append(cmdline, tcgCmdline...)
 	}
 	a = append(a, "-kernel", spec.Kernel)
@@ -54,7 +73,7 @@ func Args(spec hypervisor.Spec) ([]string, error) {
 	}
 	a = append(a, "-append", strings.Join(append(cmdline, spec.Cmdline...), " "))
 	a = append(a,
-		"-chardev", "file,id=console,path="+escape(d.Console()),
+		"-chardev", "file,id=console,path="+escape(output(hypervisor.ConsoleStream)),
 		"-serial", "chardev:console",
 		"-object", "rng-random,id=rng0,filename=/dev/urandom",
 		"-device", dev("virtio-rng")+",rng=rng0",
@@ -68,25 +87,36 @@ func Args(spec hypervisor.Spec) ([]string, error) {
 				// connected host and blocks in read (a socket without a client reads EOF)
 				a = append(a, "-chardev", "pipe,id="+id+",path="+escape(d.Channel(ch.Name)))
 			} else {
-				a = append(a, "-chardev", "file,id="+id+",path="+escape(d.Channel(ch.Name)))
+				a = append(a, "-chardev", "file,id="+id+",path="+escape(output(ch.Name)))
 			}
 			a = append(a, "-device", "virtserialport,chardev="+id+",name="+escape(ch.Name))
 		}
 	}
-	netArgs, err := netArgs(spec.Net, dev)
+	tapFD := 0
+	if jail != nil {
+		tapFD = jail.TapFD
+	}
+	netArgs, err := netArgs(spec.Net, dev, tapFD)
 	if err != nil {
 		return nil, err
 	}
 	a = append(a, netArgs...)
-	a = append(a,
-		"-qmp", "unix:"+escape(d.MonitorSocket())+",server=on,wait=off",
-		"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-		"-pidfile", d.PIDFile(),
-	)
+	if jail != nil {
+		a = append(a, "-chardev", fmt.Sprintf("socket,id=qmp,fd=%d,server=on,wait=off", jail.MonitorFD),
+			"-mon", "chardev=qmp,mode=control")
+	} else {
+		a = append(a, "-qmp", "unix:"+escape(d.MonitorSocket())+",server=on,wait=off")
+	}
+	a = append(a, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny")
+	if jail == nil {
+		a = append(a, "-pidfile", d.PIDFile())
+	}
 	return a, nil
 }
 
-func netArgs(n hypervisor.Net, dev func(string) string) ([]string, error) {
+// netArgs: with tapFD > 0 QEMU uses that inherited tap descriptor instead of opening the
+// tap by name.
+func netArgs(n hypervisor.Net, dev func(string) string, tapFD int) ([]string, error) {
 	nic := dev("virtio-net") + ",netdev=net0"
 	if n.MAC != "" {
 		nic += ",mac=" + n.MAC
@@ -95,6 +125,9 @@ func netArgs(n hypervisor.Net, dev func(string) string) ([]string, error) {
 	case "", "none":
 		return nil, nil
 	case "tap":
+		if tapFD > 0 {
+			return []string{"-netdev", fmt.Sprintf("tap,id=net0,fd=%d,vhost=off", tapFD), "-device", nic}, nil
+		}
 		return []string{"-netdev", "tap,id=net0,ifname=" + escape(n.Tap) + ",script=no,downscript=no,vhost=off", "-device", nic}, nil
 	case "user":
 		// restrict=on: the guest reaches nothing but its forwarded ports.

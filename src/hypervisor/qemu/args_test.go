@@ -28,14 +28,14 @@ func values(args []string, flag string) []string {
 }
 
 func TestArgsMicrovmTCG(t *testing.T) {
-	args, err := Args(spec())
+	args, err := Args(spec(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := values(args, "-machine"); len(got) != 1 || !strings.HasPrefix(got[0], "microvm,") || !strings.Contains(got[0], "acpi=off") {
 		t.Errorf("-machine %v", got)
 	}
-	if got := values(args, "-accel"); !slices.Equal(got, []string{"tcg"}) {
+	if got := values(args, "-accel"); !slices.Equal(got, []string{"tcg,tb-size=64"}) {
 		t.Errorf("-accel %v", got)
 	}
 	if got := values(args, "-cpu"); !slices.Equal(got, []string{"max"}) {
@@ -65,7 +65,7 @@ func TestArgsMicrovmTCG(t *testing.T) {
 		}
 	}
 	chardevs := strings.Join(values(args, "-chardev"), " ")
-	if !strings.Contains(chardevs, "file,id=ch0,path=/run/vm/chan-unik.stdout") || !strings.Contains(chardevs, "pipe,id=ch1,path=/run/vm/chan-unik.control") {
+	if !strings.Contains(chardevs, "file,id=ch0,path=/run/vm/unik.stdout.log") || !strings.Contains(chardevs, "pipe,id=ch1,path=/run/vm/chan-unik.control") {
 		t.Errorf("chardevs: %s", chardevs)
 	}
 	if got := values(args, "-name"); !slices.Equal(got, []string{"unik-abc123,debug-threads=off"}) {
@@ -79,7 +79,7 @@ func TestArgsMicrovmTCG(t *testing.T) {
 func TestArgsKVMAndPCI(t *testing.T) {
 	s := spec()
 	s.Accel, s.Transport = hypervisor.AccelKVM, "pci"
-	args, err := Args(s)
+	args, err := Args(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestArgsKVMAndPCI(t *testing.T) {
 func TestArgsUserNetworkForwards(t *testing.T) {
 	s := spec()
 	s.Net = hypervisor.Net{Kind: "user", Forwards: []hypervisor.Forward{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 40001, GuestPort: 8080}}}
-	args, err := Args(s)
+	args, err := Args(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestArgsUserNetworkForwards(t *testing.T) {
 		t.Errorf("-netdev %v", got)
 	}
 	s.Net.Forwards[0].HostIP = netip.MustParseAddr("::1")
-	if _, err := Args(s); err == nil {
+	if _, err := Args(s, nil); err == nil {
 		t.Error("an IPv6 forward was accepted")
 	}
 }
@@ -117,7 +117,7 @@ func TestArgsUserNetworkForwards(t *testing.T) {
 func TestArgsEscapesCommasInPaths(t *testing.T) {
 	s := spec()
 	s.Dir = "/tmp/a,b"
-	args, err := Args(s)
+	args, err := Args(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestArgsRejectsBadSpecs(t *testing.T) {
 	for name, mutate := range cases {
 		s := spec()
 		mutate(&s)
-		if _, err := Args(s); err == nil {
+		if _, err := Args(s, nil); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
