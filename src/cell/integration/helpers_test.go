@@ -58,7 +58,7 @@ func endpoint(l *models.ActualLRP) string {
 	return fmt.Sprintf("http://%s:%d", l.Address, l.Ports[0].HostPort)
 }
 
-var client = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 
 func get(url string) (int, string, error) {
 	resp, err := client.Get(url)

@@ -62,7 +62,7 @@ func (d Driver) startJailed(ctx context.Context, spec hypervisor.Spec) (hypervis
 
 func writePIDFile(path string, pid int) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", pid)), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", pid)), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -119,7 +119,7 @@ func listenMonitor(path string) (*os.File, error) {
 // writePID writes pid to path atomically.
 func writePID(path string, pid int) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", pid)), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", pid)), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
