@@ -5,6 +5,8 @@
 //     loggregator v2 ingress and N unik cells (scripts/local-diego, the cell integration suite)
 //   - placement: a stand-in for Diego's auctioneer, which cannot be built here
 //   - push: what Cloud Controller does for an app on the unik stack (droplet, DesireLRP)
+//   - outside: the world beyond a cell for egress and DNS tests and benchmarks (a network
+//     namespace routed from the host, with TCP, UDP and DNS servers)
 //
 // Their commands are under src/cmd (local-diego, unik-push, bench-cell). Production packages
 // never import anything below src/devenv.
