@@ -76,7 +76,15 @@ type Config struct {
 	// DNS servers given to guests. Default: none in bridge mode, 10.0.2.3 in
 	// user mode.
 	DNS []netip.Addr
-	// Egress lets VMs reach beyond the bridge, masqueraded (bridge mode).
+	// GatewayDNS gives guests their gateway (the bridge's address) as their
+	// DNS server, where the caller runs a forwarder (package dnsfwd) for as
+	// long as it attaches VMs (bridge mode; excludes DNS).
+	GatewayDNS bool
+	// Egress gives attachments that come without egress rules one rule
+	// allowing every protocol to every address (bridge mode): what the
+	// whole bridge got before egress rules existed, for hosts where nobody
+	// hands out rules. An attachment with rules gets exactly those, and
+	// without rules nor Egress it gets no egress at all.
 	Egress bool
 }
 
@@ -114,6 +122,9 @@ func (c Config) Validate() error {
 		if !d.Is4() {
 			return fmt.Errorf("config DNS: %v is not an IPv4 address", d)
 		}
+	}
+	if c.GatewayDNS && (len(c.DNS) > 0 || c.Mode == ModeUser) {
+		return errors.New("config GatewayDNS: needs bridge mode and no DNS servers of its own")
 	}
 	return nil
 }
@@ -198,6 +209,12 @@ func New(c Config) (*Network, error) {
 	if c.DNS == nil && c.Mode == ModeUser {
 		c.DNS = []netip.Addr{userDNS()}
 	}
+	if c.GatewayDNS && c.Mode == ModeUser {
+		return nil, errors.New("config GatewayDNS: needs bridge mode")
+	}
+	if c.GatewayDNS {
+		c.DNS = []netip.Addr{c.bridgeIP()}
+	}
 	abs, err := filepath.Abs(c.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("config StateDir: %w", err)
@@ -247,3 +264,7 @@ func autoMode() Mode {
 // bridgeIP is the first host of the subnet: the bridge's address and the
 // guests' gateway.
 func (c Config) bridgeIP() netip.Addr { return c.Subnet.Addr().Next() }
+
+// Gateway is the guests' gateway in bridge mode: the bridge's address,
+// where a DNS forwarder for GatewayDNS listens.
+func (c Config) Gateway() netip.Addr { return c.withDefaults().bridgeIP() }

@@ -138,3 +138,27 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+func TestGatewayDNS(t *testing.T) {
+	n, err := New(Config{Mode: ModeBridge, StateDir: t.TempDir(), Subnet: netip.MustParsePrefix("10.213.7.0/24"), GatewayDNS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Config().DNS; len(got) != 1 || got[0] != netip.MustParseAddr("10.213.7.1") {
+		t.Errorf("GatewayDNS gives guests %v, want the gateway 10.213.7.1", got)
+	}
+	if gw := n.Config().Gateway(); gw != netip.MustParseAddr("10.213.7.1") {
+		t.Errorf("Gateway() = %v", gw)
+	}
+	if gw := (Config{}).Gateway(); gw != netip.MustParseAddr("10.213.0.1") {
+		t.Errorf("default Gateway() = %v", gw)
+	}
+	for name, c := range map[string]Config{
+		"with DNS":  {Mode: ModeBridge, StateDir: "x", GatewayDNS: true, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.2")}},
+		"user mode": {Mode: ModeUser, StateDir: "x", GatewayDNS: true},
+	} {
+		if _, err := New(c); err == nil {
+			t.Errorf("GatewayDNS %s was accepted", name)
+		}
+	}
+}
