@@ -78,7 +78,8 @@ type Config struct {
 	DNS []netip.Addr
 	// GatewayDNS gives guests their gateway (the bridge's address) as their
 	// DNS server, where the caller runs a forwarder (package dnsfwd) for as
-	// long as it attaches VMs (bridge mode; excludes DNS).
+	// long as it attaches VMs. Bridge mode only: New clears it in user mode,
+	// whose guests keep slirp's DNS. It excludes DNS.
 	GatewayDNS bool
 	// Egress gives attachments that come without egress rules one rule
 	// allowing every protocol to every address (bridge mode): what the
@@ -123,8 +124,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config DNS: %v is not an IPv4 address", d)
 		}
 	}
-	if c.GatewayDNS && (len(c.DNS) > 0 || c.Mode == ModeUser) {
-		return errors.New("config GatewayDNS: needs bridge mode and no DNS servers of its own")
+	if c.GatewayDNS && len(c.DNS) > 0 {
+		return errors.New("config GatewayDNS: excludes DNS (the gateway is the guests' one DNS server)")
 	}
 	return nil
 }
@@ -206,11 +207,11 @@ func New(c Config) (*Network, error) {
 	if c.Mode == "" {
 		c.Mode = autoMode()
 	}
+	if c.Mode == ModeUser {
+		c.GatewayDNS = false
+	}
 	if c.DNS == nil && c.Mode == ModeUser {
 		c.DNS = []netip.Addr{userDNS()}
-	}
-	if c.GatewayDNS && c.Mode == ModeUser {
-		return nil, errors.New("config GatewayDNS: needs bridge mode")
 	}
 	if c.GatewayDNS {
 		c.DNS = []netip.Addr{c.bridgeIP()}

@@ -153,12 +153,14 @@ func TestGatewayDNS(t *testing.T) {
 	if gw := (Config{}).Gateway(); gw != netip.MustParseAddr("10.213.0.1") {
 		t.Errorf("default Gateway() = %v", gw)
 	}
-	for name, c := range map[string]Config{
-		"with DNS":  {Mode: ModeBridge, StateDir: "x", GatewayDNS: true, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.2")}},
-		"user mode": {Mode: ModeUser, StateDir: "x", GatewayDNS: true},
-	} {
-		if _, err := New(c); err == nil {
-			t.Errorf("GatewayDNS %s was accepted", name)
-		}
+	if _, err := New(Config{Mode: ModeBridge, StateDir: "x", GatewayDNS: true, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.2")}}); err == nil {
+		t.Error("GatewayDNS with DNS servers of its own was accepted")
+	}
+	user, err := New(Config{Mode: ModeUser, StateDir: t.TempDir(), GatewayDNS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := user.Config(); c.GatewayDNS || len(c.DNS) != 1 || c.DNS[0] != netip.MustParseAddr("10.0.2.3") {
+		t.Errorf("user mode keeps slirp's DNS, got GatewayDNS %v, DNS %v", c.GatewayDNS, c.DNS)
 	}
 }

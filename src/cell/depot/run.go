@@ -36,6 +36,11 @@ func (d *Depot) run(ctx context.Context, logger lager.Logger, traceID string, c 
 		d.failCreate(ctx, logger, traceID, guid, cell, err)
 		return
 	}
+	egress, err := egressRules(c.RunInfo.EgressRules, cell.Info)
+	if err != nil {
+		d.failCreate(ctx, logger, traceID, guid, cell, err)
+		return
+	}
 	var ports []network.PortRequest
 	for _, p := range spec.Ports {
 		ports = append(ports, network.PortRequest{GuestPort: p})
@@ -45,7 +50,7 @@ func (d *Depot) run(ctx context.Context, logger lager.Logger, traceID string, c 
 		memory = d.cfg.DefaultMemoryMB
 	}
 	memory = max(memory, d.cfg.MinMemoryMB)
-	info, err := d.engine.Run(ctx, engine.RunSpec{Image: img, Env: spec.Env, Ports: ports, MemoryMB: memory,
+	info, err := d.engine.Run(ctx, engine.RunSpec{Image: img, Env: spec.Env, Ports: ports, Egress: egress, MemoryMB: memory,
 		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: guid}, SSH: spec.SSH,
 		EnvFor: func(att network.Attachment) []string {
 			return recipe.NetworkEnv(d.cfg.ExternalIP, att.GuestIP.Addr().String(), portMappings(att))
