@@ -7,7 +7,9 @@
 //   - push: what Cloud Controller does for an app on the unik stack (droplet, DesireLRP)
 //   - outside: the world beyond a cell for egress and DNS tests and benchmarks (a network
 //     namespace routed from the host, with TCP, UDP and DNS servers)
+//   - probe: builds the egress-probe app (src/cmd/egress-probe), which connects and resolves
+//     from inside its VM when asked, and asks it
 //
-// Their commands are under src/cmd (local-diego, unik-push, bench-cell). Production packages
-// never import anything below src/devenv.
+// Their commands are under src/cmd (local-diego, unik-push, bench-cell, egress-probe,
+// bench-egress). Production packages never import anything below src/devenv.
 package devenv
