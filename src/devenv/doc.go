@@ -9,6 +9,8 @@
 //     namespace routed from the host, with TCP, UDP and DNS servers)
 //   - probe: builds the egress-probe app (src/cmd/egress-probe), which connects and resolves
 //     from inside its VM when asked, and asks it
+//   - egressbench: what security groups cost, VM connection set-up and rule installation with
+//     10 and 5,000 rules (scripts/bench-egress)
 //
 // Their commands are under src/cmd (local-diego, unik-push, bench-cell, egress-probe,
 // bench-egress). Production packages never import anything below src/devenv.
