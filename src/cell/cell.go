@@ -199,7 +199,7 @@ func janitor(logger lager.Logger, dirs Dirs, net *network.Network, eng *engine.E
 		if l, err := net.RemoveLeftovers(ctx); err != nil {
 			logger.Error("remove-leftovers-failed", err)
 		} else if !l.Empty() {
-			logger.Info("removed-leftovers", lager.Data{"taps": l.Taps, "rules": len(l.Rules), "leases": l.Leases})
+			logger.Info("removed-leftovers", lager.Data{"taps": l.Taps, "rules": len(l.Rules), "leases": l.Leases, "egress": l.Egress})
 		}
 		close(ready)
 		<-signals
