@@ -97,24 +97,41 @@ func TestBridgeEgressNeverOpensHostOrBridge(t *testing.T) {
 		t.Cleanup(func() { _ = l.Close() })
 		targets = append(targets, netip.MustParseAddrPort(l.Addr().String()))
 	}
-	var l net.Listener
-	if err := inNetns(neighbourNS, func() (err error) {
-		l, err = net.Listen("tcp4", netip.AddrPortFrom(neighbour.GuestIP.Addr(), 0).String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	// routed through the gateway, not bridged (the ports are isolated anyway)
-	nb := netip.MustParseAddrPort(l.Addr().String())
-	if err := inNetns(open, func() error { return egressRouteVia(nb.Addr(), gw) }); err != nil {
-		t.Fatal(err)
-	}
-	targets = append(targets, nb)
 	for _, ap := range targets {
 		if _, err := egressTCP(open, ap, egressDrop); err == nil {
 			t.Errorf("a guest allowed everything connected to %v", ap)
 		}
+	}
+
+	// Another VM, routed through the gateway (its bridge port is isolated anyway): a datagram
+	// never reaches it. (A TCP attempt would fail even if the SYN got through, since the
+	// answer could not come back over the isolated ports.)
+	var pc net.PacketConn
+	if err := inNetns(neighbourNS, func() (err error) {
+		pc, err = net.ListenPacket("udp4", netip.AddrPortFrom(neighbour.GuestIP.Addr(), 0).String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	nb := netip.MustParseAddrPort(pc.LocalAddr().String())
+	if err := inNetns(open, func() error { return egressRouteVia(nb.Addr(), gw) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := inNetns(open, func() error {
+		c, err := net.Dial("udp4", nb.String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte("from another VM"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = pc.SetReadDeadline(time.Now().Add(egressDrop))
+	if n, from, err := pc.ReadFrom(make([]byte, 64)); err == nil {
+		t.Errorf("a guest allowed everything reached another VM: %d bytes from %v", n, from)
 	}
 
 	// The one host port a guest may open: DNS on its gateway.
