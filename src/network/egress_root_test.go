@@ -250,3 +250,24 @@ func TestBridgeEgressLeftovers(t *testing.T) {
 		t.Errorf("after RemoveLeftovers: %+v; want only %s's", objs, kept.Tap)
 	}
 }
+
+// A table made before egress existed (no egress map yet: no Attach has rewritten it since
+// the upgrade) does not stop Leftovers or Detach.
+func TestBridgeEgressTableWithoutMap(t *testing.T) {
+	n := rootNetwork(t)
+	c, err := n.nft().conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AddTable(n.nft().tableRef())
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if l, err := n.Leftovers(ctx); err != nil || len(l.Egress) != 0 {
+		t.Errorf("Leftovers: %+v, %v", l, err)
+	}
+	if err := n.Detach(ctx, testIDPrefix+"-old"); err != nil {
+		t.Errorf("Detach: %v", err)
+	}
+}

@@ -125,10 +125,15 @@ func (f nft) listEgress(c *nftables.Conn) (egressObjects, error) {
 	if err != nil {
 		return out, fmt.Errorf("list sets of table %s: %w", f.table, err)
 	}
+	dispatch := false
 	for _, s := range sets {
 		if tap, ok := egressSetTap(s.Name); ok {
 			out.sets[tap] = append(out.sets[tap], s.Name)
 		}
+		dispatch = dispatch || s.Name == mapEgress
+	}
+	if !dispatch { // a table made before egress existed, not yet rewritten by an Attach
+		return out, nil
 	}
 	elems, err := c.GetSetElements(egressMap(f.tableRef()))
 	if err != nil {
