@@ -22,6 +22,17 @@ func (n *Network) Attach(ctx context.Context, id string, ports []PortRequest, eg
 	return n.attach(ctx, id, ports, egress, "")
 }
 
+// AttachLink is Attach for a link that exists already, plugged into the
+// bridge instead of a tap Attach would create: a veth whose other end, in a
+// network namespace, stands in for a VM (benchmarks, tests). Detach deletes
+// it like a tap.
+func (n *Network) AttachLink(ctx context.Context, id, link string, ports []PortRequest, egress ...EgressRule) (Attachment, error) {
+	if link == "" {
+		return Attachment{}, fmt.Errorf("attach %s: no link given", id)
+	}
+	return n.attach(ctx, id, ports, egress, link)
+}
+
 // attach plugs the existing link named existing instead of creating a tap
 // when existing is not empty (tests plug a veth whose peer is in a netns).
 func (n *Network) attach(ctx context.Context, id string, ports []PortRequest, egress []EgressRule, existing string) (_ Attachment, err error) {

@@ -15,8 +15,8 @@ import (
 func main() {
 	o := egressbench.Options{}
 	flag.StringVar(&o.Repo, "repo", ".", "the UniK repository (scripts/setup run)")
-	flag.IntVar(&o.Rounds, "rounds", 21, "turns of connection measurements per VM (the first warms up)")
-	flag.IntVar(&o.PerTurn, "n", 50, "connections per turn")
+	flag.IntVar(&o.Rounds, "rounds", 41, "turns of connection measurements per VM (the first warms up)")
+	flag.IntVar(&o.PerTurn, "n", 25, "connections per turn")
 	flag.IntVar(&o.Attach, "attach", 10, "Attach/Detach measurements per rule count")
 	flag.IntVar(&o.Few, "few", 10, "the small number of rules")
 	flag.IntVar(&o.Many, "many", 5000, "the large number of rules")

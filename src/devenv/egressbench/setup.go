@@ -6,20 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
 
 	"github.com/unik-cf/unik/src/devenv/outside"
-	"github.com/unik-cf/unik/src/devenv/probe"
-	"github.com/unik-cf/unik/src/engine"
 	"github.com/unik-cf/unik/src/network"
 )
 
@@ -89,40 +84,13 @@ func (l *lab) teardown() error {
 	for _, a := range atts {
 		errs = append(errs, l.net.Detach(ctx, a.ID))
 	}
+	for i := len(l.closers) - 1; i >= 0; i-- {
+		errs = append(errs, l.closers[i]())
+	}
 	errs = append(errs, l.net.Teardown(ctx))
 	c := l.net.Config()
 	errs = append(errs, os.RemoveAll(filepath.Join(c.RunDir, c.Bridge)))
 	return errors.Join(errs...)
-}
-
-// boot runs the probe with rules and waits until it answers through its host port.
-func (l *lab) boot(ctx context.Context, rules []network.EgressRule) (probe.Client, error) {
-	info, err := l.eng.Run(ctx, engine.RunSpec{Image: l.img, Env: []string{"PORT=8080"},
-		Ports: []network.PortRequest{{GuestPort: 8080}}, Egress: rules})
-	if err != nil {
-		return probe.Client{}, err
-	}
-	p := info.Network.Ports[0]
-	url := fmt.Sprintf("http://%s/", netip.AddrPortFrom(p.HostIP, p.HostPort))
-	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
-		if cur, err := l.eng.Get(info.ID); err != nil || (cur.State != engine.StateBooting && cur.State != engine.StateRunning) {
-			return probe.Client{}, fmt.Errorf("probe VM %s: %v %s", info.ID, err, cur.Reason)
-		}
-		if resp, err := hc.Get(url); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(b), "hello from unik") {
-				return probe.Client{URL: url}, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return probe.Client{}, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return probe.Client{}, fmt.Errorf("probe VM %s did not answer %s in time", info.ID, url)
 }
 
 // freeSubnet is a /24 10.213.X.0 with lo <= X < hi that no address on this host falls in.

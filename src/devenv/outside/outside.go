@@ -41,7 +41,7 @@ func New(prefix netip.Prefix, hostLink string, n int) (_ *World, err error) {
 		}
 		w.Addrs = append(w.Addrs, a)
 	}
-	if w.NS, err = newNS(); err != nil {
+	if w.NS, err = NewNamespace(); err != nil {
 		return nil, err
 	}
 	w.closers = append(w.closers, w.NS.Close)
@@ -140,9 +140,9 @@ func Do(ns netns.NsHandle, f func() error) error {
 	return <-errc
 }
 
-// newNS creates an anonymous network namespace, gone once its handle is closed and the
-// sockets in it are.
-func newNS() (netns.NsHandle, error) {
+// NewNamespace creates an anonymous network namespace, gone once its handle is closed and
+// the sockets in it are.
+func NewNamespace() (netns.NsHandle, error) {
 	var ns netns.NsHandle
 	errc := make(chan error, 1)
 	go func() {
