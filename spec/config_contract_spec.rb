@@ -48,7 +48,8 @@ RSpec.describe 'the unik-cell config against src/cell/config' do
     cfg = check('diego' => { 'rep' => { 'placement_tags' => ['a'], 'zone' => 'z9' },
                              'executor' => { 'memory_capacity_mb' => 2048, 'disk_capacity_mb' => 4096 } },
                 'unik' => { 'accel' => 'tcg', 'vm' => { 'cpus' => 2, 'default_memory_mb' => 64, 'max_instances' => 10 },
-                            'network' => { 'mode' => 'user', 'dns' => ['10.0.0.2'], 'egress' => true } })
+                            'network' => { 'mode' => 'user', 'dns' => ['10.0.0.2'], 'dns_upstreams' => ['10.0.0.3'],
+                                           'egress' => true } })
     expect(cfg['vm']).to include('memory_capacity_mb' => 2048, 'accel' => 'tcg', 'cpus' => 2)
     expect(cfg['placement_tags']).to eq(['a'])
   end

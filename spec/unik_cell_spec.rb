@@ -103,7 +103,7 @@ RSpec.describe 'the unik-cell job' do
     it 'puts the VMs on the cell bridge behind the cell address' do
       expect(cfg['vm']['network']).to eq(
         'mode' => 'bridge', 'bridge' => 'unik0', 'subnet' => '10.213.0.0/24', 'host_ip' => '10.0.16.5',
-        'port_range' => [61_001, 65_000], 'dns' => [], 'egress' => false
+        'port_range' => [61_001, 65_000], 'dns' => [], 'dns_upstreams' => [], 'egress' => false
       )
     end
   end
@@ -126,13 +126,15 @@ RSpec.describe 'the unik-cell job' do
         'unik' => { 'accel' => 'kvm', 'kernel_dir' => '/var/vcap/packages/other-kernel',
                     'vm' => { 'cpus' => 2, 'default_memory_mb' => 256, 'max_instances' => 100 },
                     'network' => { 'subnet' => '10.99.0.0/24', 'host_port_range' => [50_000, 50_999],
-                                   'dns' => ['10.0.0.2'], 'egress' => true, 'host_ip' => '10.0.16.99' } }
+                                   'dns' => ['10.0.0.2'], 'dns_upstreams' => ['169.254.0.2:53'], 'egress' => true,
+                                   'host_ip' => '10.0.16.99' } }
       )
       expect(cfg['vm']).to include('memory_capacity_mb' => 30_000, 'disk_capacity_mb' => 90_000, 'accel' => 'kvm',
                                    'kernel_dir' => '/var/vcap/packages/other-kernel', 'cpus' => 2,
                                    'default_memory_mb' => 256, 'max_containers' => 100)
       expect(cfg['vm']['network']).to include('subnet' => '10.99.0.0/24', 'port_range' => [50_000, 50_999],
-                                              'dns' => ['10.0.0.2'], 'egress' => true, 'host_ip' => '10.0.16.99')
+                                              'dns' => ['10.0.0.2'], 'dns_upstreams' => ['169.254.0.2:53'],
+                                              'egress' => true, 'host_ip' => '10.0.16.99')
     end
 
     it 'advertises the IP address when advertise_domain is empty' do

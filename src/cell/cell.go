@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -53,7 +54,8 @@ func (d Dirs) Owner() string      { return filepath.Join(d.Root, "presence-owner
 // VM builds the cell's network and engine from its configuration.
 func VM(cfg config.Config) (*network.Network, *engine.Engine, error) {
 	nc := network.Config{Mode: network.Mode(cfg.VM.Network.Mode), StateDir: Dirs{cfg.VM.StateDir}.Network(),
-		Bridge: cfg.VM.Network.Bridge, Table: cfg.VM.Network.Table, PortRange: cfg.VM.Network.PortRange, Egress: cfg.VM.Network.Egress}
+		Bridge: cfg.VM.Network.Bridge, Table: cfg.VM.Network.Table, PortRange: cfg.VM.Network.PortRange, Egress: cfg.VM.Network.Egress,
+		GatewayDNS: len(cfg.VM.Network.DNS) == 0}
 	if cfg.VM.Network.Subnet != "" {
 		nc.Subnet = netip.MustParsePrefix(cfg.VM.Network.Subnet)
 	}
@@ -172,6 +174,11 @@ func New(logger lager.Logger, cfg config.Config) (ifrit.Runner, error) {
 		{Name: "depot", Runner: ifrit.RunFunc(dep.Runner(logger))},
 		{Name: "presence", Runner: presenceRunner},
 	}
+	if dns, err := dnsForwarder(logger, cfg, net); err != nil {
+		return nil, err
+	} else if dns != nil { // before the depot: VMs resolve through it from their first query
+		members = slices.Insert(members, 1, grouper.Member{Name: "dns-forwarder", Runner: dns})
+	}
 	members = append(members, servers...)
 	members = append(members, grouper.Members{
 		{Name: "evacuation-cleanup", Runner: cleanup},
@@ -196,7 +203,7 @@ func janitor(logger lager.Logger, dirs Dirs, net *network.Network, eng *engine.E
 		if l, err := net.RemoveLeftovers(ctx); err != nil {
 			logger.Error("remove-leftovers-failed", err)
 		} else if !l.Empty() {
-			logger.Info("removed-leftovers", lager.Data{"taps": l.Taps, "rules": len(l.Rules), "leases": l.Leases})
+			logger.Info("removed-leftovers", lager.Data{"taps": l.Taps, "rules": len(l.Rules), "leases": l.Leases, "egress": l.Egress})
 		}
 		close(ready)
 		<-signals

@@ -104,6 +104,24 @@
 //     cell's trusted certificates; 3 attempts, the launcher's messages on failure, which fail
 //     the instance); DATABASE_URL is set from the first database service (the launcher's own
 //     databaseuri package); VCAP_PLATFORM_OPTIONS never reaches the app.
+//   - Application security groups: the run request's egress_rules (the LRP's or the task's,
+//     as Cloud Controller computed them) become the VM's egress rules (depot/egress.go, at the
+//     cell's edge; package network enforces them per tap, see its doc): the instance reaches
+//     exactly what they allow beyond the cell, never the cell itself (but DNS on its gateway)
+//     nor another VM, whatever they say. IPv6 destinations and icmpv6 rules are left out with
+//     a CELL log line (VMs have IPv4 only); a rule the network cannot express fails the
+//     instance. `log: true` rules log each new connection to the cell's kernel log, prefixed
+//     "unik egress <vm id>: ", at most 10 lines a second per VM. vm.network.egress now only
+//     gives instances without any rule unrestricted egress (default off: they get none).
+//   - DNS: VMs resolve with the cell's resolvers, as a container does. In bridge mode, unless
+//     vm.network.dns names servers of its own, the cell runs a DNS forwarder (network/dnsfwd,
+//     the ifrit member dns-forwarder, started before the depot) on the bridge's address, UDP
+//     and TCP port 53, for the VMs' subnet only, relaying to vm.network.dns_upstreams or the
+//     nameservers of the cell's /etc/resolv.conf (BOSH DNS on 169.254.0.2, which a VM could
+//     not reach itself); every VM's resolv.conf names the gateway. Upstreams are read once, at
+//     start. User-mode networking (cells without /dev/net/tun) has neither: QEMU's restrict=on
+//     drops everything a guest sends but answers through its forwarded ports, DNS to slirp's
+//     10.0.2.3 included, so egress rules are not enforced there because nothing gets out.
 //   - cf ssh: diego-sshd's Run is not run; its -address, -hostKey and -authorizedKey go to the
 //     guest init (in the config segment, never a command line), which serves what a shell-less
 //     instance can honour: port forwarding (cf ssh -N -L) with the authorized key; a session

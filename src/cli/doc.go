@@ -24,4 +24,12 @@
 // (guest addresses, host ports) live host-wide in /run/unik/net/<bridge>, under one flock, not in
 // the state dir: any number of state dirs (and a cell) can run instances on one bridge at once
 // without sharing an address or a port. User mode keeps its leases in <state-dir>/network.
+//
+// Egress and DNS: `unik run` takes no security groups, so in bridge mode an instance reaches
+// nothing beyond the host (it answers through its host ports) and gets no resolver: the DNS
+// forwarder a cell runs on the gateway needs a process that lives as long as the instances,
+// and the CLI has none (a resident helper such as the planned per-VM shim could host it
+// later). A cell on the same bridge does not change this: its forwarder serves the guests of
+// its own bridge and subnet. In user mode, QEMU's restrict=on cuts the guest off from
+// everything but its forwarded ports.
 package cli

@@ -26,7 +26,7 @@ type Driver interface {
 
 // Network attaches VMs (network.Network).
 type Network interface {
-	Attach(ctx context.Context, id string, ports []network.PortRequest) (network.Attachment, error)
+	Attach(ctx context.Context, id string, ports []network.PortRequest, egress ...network.EgressRule) (network.Attachment, error)
 	Detach(ctx context.Context, id string) error
 }
 
@@ -58,9 +58,12 @@ var (
 
 // RunSpec says what to run and how.
 type RunSpec struct {
-	Image     imagestore.Image
-	Env       []string // NAME=value, over the image's defaults
-	Ports     []network.PortRequest
+	Image imagestore.Image
+	Env   []string // NAME=value, over the image's defaults
+	Ports []network.PortRequest
+	// Egress is what the instance may reach beyond its host (a cell's application security
+	// groups); none means nothing, unless the network's Config.Egress.
+	Egress    []network.EgressRule
 	MemoryMB  int // default 128
 	CPUs      int // default 1
 	StopGrace time.Duration
@@ -160,7 +163,7 @@ func (e *Engine) Run(ctx context.Context, spec RunSpec) (_ Info, err error) {
 		}
 	}()
 	accel, reason := e.chooseAccel(ctx, k)
-	att, err := e.net.Attach(ctx, id, spec.Ports)
+	att, err := e.net.Attach(ctx, id, spec.Ports, spec.Egress...)
 	if err != nil {
 		return Info{}, fmt.Errorf("run: network: %w", err)
 	}

@@ -34,7 +34,7 @@ func (noDriver) Open(hypervisor.Dir, string) (hypervisor.Machine, error) { retur
 
 type recordingNet struct{ detached []string }
 
-func (n *recordingNet) Attach(context.Context, string, []network.PortRequest) (network.Attachment, error) {
+func (n *recordingNet) Attach(context.Context, string, []network.PortRequest, ...network.EgressRule) (network.Attachment, error) {
 	return network.Attachment{}, errors.New("not in this test")
 }
 func (n *recordingNet) Detach(_ context.Context, id string) error {

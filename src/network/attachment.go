@@ -46,6 +46,9 @@ type Leftovers struct {
 	Leases []string
 	// Taps named in the anti-spoofing guard's sets that no record holds.
 	Guards []string
+	// Egress chains and sets of taps no record holds, and dispatch
+	// elements ("egress <address>") of addresses or taps no record holds.
+	Egress []string
 }
 
 // RuleRef names one nftables rule.
@@ -57,7 +60,7 @@ type RuleRef struct {
 
 // Empty reports whether nothing was left over.
 func (l Leftovers) Empty() bool {
-	return len(l.Taps) == 0 && len(l.Rules) == 0 && len(l.Leases) == 0 && len(l.Guards) == 0
+	return len(l.Taps) == 0 && len(l.Rules) == 0 && len(l.Leases) == 0 && len(l.Guards) == 0 && len(l.Egress) == 0
 }
 
 // Errors of Attach; test with errors.Is.

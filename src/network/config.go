@@ -76,7 +76,16 @@ type Config struct {
 	// DNS servers given to guests. Default: none in bridge mode, 10.0.2.3 in
 	// user mode.
 	DNS []netip.Addr
-	// Egress lets VMs reach beyond the bridge, masqueraded (bridge mode).
+	// GatewayDNS gives guests their gateway (the bridge's address) as their
+	// DNS server, where the caller runs a forwarder (package dnsfwd) for as
+	// long as it attaches VMs. Bridge mode only: New clears it in user mode,
+	// whose guests keep slirp's DNS. It excludes DNS.
+	GatewayDNS bool
+	// Egress gives attachments that come without egress rules one rule
+	// allowing every protocol to every address (bridge mode): what the
+	// whole bridge got before egress rules existed, for hosts where nobody
+	// hands out rules. An attachment with rules gets exactly those, and
+	// without rules nor Egress it gets no egress at all.
 	Egress bool
 }
 
@@ -114,6 +123,9 @@ func (c Config) Validate() error {
 		if !d.Is4() {
 			return fmt.Errorf("config DNS: %v is not an IPv4 address", d)
 		}
+	}
+	if c.GatewayDNS && len(c.DNS) > 0 {
+		return errors.New("config GatewayDNS: excludes DNS (the gateway is the guests' one DNS server)")
 	}
 	return nil
 }
@@ -195,8 +207,14 @@ func New(c Config) (*Network, error) {
 	if c.Mode == "" {
 		c.Mode = autoMode()
 	}
+	if c.Mode == ModeUser {
+		c.GatewayDNS = false
+	}
 	if c.DNS == nil && c.Mode == ModeUser {
 		c.DNS = []netip.Addr{userDNS()}
+	}
+	if c.GatewayDNS {
+		c.DNS = []netip.Addr{c.bridgeIP()}
 	}
 	abs, err := filepath.Abs(c.StateDir)
 	if err != nil {
@@ -247,3 +265,7 @@ func autoMode() Mode {
 // bridgeIP is the first host of the subnet: the bridge's address and the
 // guests' gateway.
 func (c Config) bridgeIP() netip.Addr { return c.Subnet.Addr().Next() }
+
+// Gateway is the guests' gateway in bridge mode: the bridge's address,
+// where a DNS forwarder for GatewayDNS listens.
+func (c Config) Gateway() netip.Addr { return c.withDefaults().bridgeIP() }

@@ -138,3 +138,29 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+func TestGatewayDNS(t *testing.T) {
+	n, err := New(Config{Mode: ModeBridge, StateDir: t.TempDir(), Subnet: netip.MustParsePrefix("10.213.7.0/24"), GatewayDNS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Config().DNS; len(got) != 1 || got[0] != netip.MustParseAddr("10.213.7.1") {
+		t.Errorf("GatewayDNS gives guests %v, want the gateway 10.213.7.1", got)
+	}
+	if gw := n.Config().Gateway(); gw != netip.MustParseAddr("10.213.7.1") {
+		t.Errorf("Gateway() = %v", gw)
+	}
+	if gw := (Config{}).Gateway(); gw != netip.MustParseAddr("10.213.0.1") {
+		t.Errorf("default Gateway() = %v", gw)
+	}
+	if _, err := New(Config{Mode: ModeBridge, StateDir: "x", GatewayDNS: true, DNS: []netip.Addr{netip.MustParseAddr("10.0.0.2")}}); err == nil {
+		t.Error("GatewayDNS with DNS servers of its own was accepted")
+	}
+	user, err := New(Config{Mode: ModeUser, StateDir: t.TempDir(), GatewayDNS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := user.Config(); c.GatewayDNS || len(c.DNS) != 1 || c.DNS[0] != netip.MustParseAddr("10.0.2.3") {
+		t.Errorf("user mode keeps slirp's DNS, got GatewayDNS %v, DNS %v", c.GatewayDNS, c.DNS)
+	}
+}

@@ -23,10 +23,24 @@
 //
 // Two tables named by Config.Table: family ip (DNAT and filtering, below)
 // and family bridge (the anti-spoofing guard, see Anti-spoofing). With bridge unik0, subnet
-// 10.213.0.0/24, HostIP 127.0.0.1 and one VM it reads (nft list table ip
-// unik):
+// 10.213.0.0/24, HostIP 127.0.0.1 and one VM allowed tcp to 10.1.0.0/16 port
+// 443 (logged) and udp to 10.2.0.9 port 53, it reads (nft list table ip unik):
 //
 //	table ip unik {
+//		map egress {
+//			type ipv4_addr : verdict
+//			elements = { 10.213.0.2 : jump eg-ukweb1 }
+//		}
+//		map eg-ukweb1-tcp {
+//			type ipv4_addr . inet_service : verdict
+//			flags interval
+//			elements = { 10.1.0.0-10.1.255.255 . 443 : jump eg-ukweb1-log }
+//		}
+//		map eg-ukweb1-udp {
+//			type ipv4_addr . inet_service : verdict
+//			flags interval
+//			elements = { 10.2.0.9 . 53 : accept }
+//		}
 //		chain prerouting {
 //			type nat hook prerouting priority dstnat; policy accept;
 //			ip daddr 127.0.0.1 tcp dport 40000 dnat to 10.213.0.2:8080 comment "web-1"
@@ -38,20 +52,31 @@
 //		chain postrouting {
 //			type nat hook postrouting priority srcnat; policy accept;
 //			oifname "unik0" ip saddr 127.0.0.0/8 masquerade
-//			ip saddr 10.213.0.0/24 oifname != "unik0" masquerade  # Egress only
+//			ip saddr 10.213.0.0/24 oifname != "unik0" masquerade
 //		}
 //		chain input {
 //			type filter hook input priority filter; policy accept;
 //			iifname "unik0" ct state established,related accept
+//			iifname "unik0" ip daddr 10.213.0.1 udp dport 53 accept
+//			iifname "unik0" ip daddr 10.213.0.1 tcp dport 53 accept
 //			iifname "unik0" drop
 //		}
 //		chain forward {
 //			type filter hook forward priority filter; policy accept;
 //			ct state established,related accept
+//			iifname "unik0" oifname "unik0" drop
 //			oifname "unik0" ct status dnat accept
-//			iifname "unik0" oifname != "unik0" accept  # Egress only
+//			iifname "unik0" ip saddr vmap @egress
 //			iifname "unik0" drop
 //			oifname "unik0" drop
+//		}
+//		chain eg-ukweb1 {
+//			ip daddr . tcp dport vmap @eg-ukweb1-tcp
+//			ip daddr . udp dport vmap @eg-ukweb1-udp
+//		}
+//		chain eg-ukweb1-log {
+//			limit rate 10/second burst 20 packets log prefix "unik egress web-1: "
+//			accept
 //		}
 //	}
 //
@@ -62,13 +87,64 @@
 // accept so that the table never decides for traffic that is not the
 // bridge's; note that another table's drop still wins over our accept.
 //
-// The first Attach creates the bridge, the tables, the chains and the
-// guard's sets; every Attach rewrites the three base-only chains
+// The first Attach creates the bridge, the tables, the chains, the guard's
+// sets and the egress map; every Attach rewrites the three base-only chains
 // (postrouting, input, forward) and the guard chain in one transaction, so
-// that they always follow the configuration in force (Egress) and heal if
-// edited by hand. The prerouting and output chains are never flushed, nor
-// are the guard's sets. Teardown removes both tables and
-// the bridge; tests use it, a cell leaves them in place.
+// that they heal if edited by hand. They depend on no setting of the
+// attaching process, so processes sharing the bridge never rewrite them
+// differently. The prerouting and output chains are never flushed, nor are
+// the sets and maps. Teardown removes both tables and the bridge; tests use
+// it, a cell leaves them in place.
+//
+// # Egress (application security groups)
+//
+// Attach takes the instance's egress rules (EgressRule: tcp, udp, icmp or
+// all; destination addresses, prefixes and ranges; ports and port ranges;
+// ICMP type and code; log), and the instance may send beyond the bridge
+// exactly what they allow; replies come back as established or related.
+// Without rules it sends nothing beyond the bridge, unless Config.Egress,
+// which stands for one rule allowing everything. The forward chain's rules
+// before the dispatch keep the isolation first whatever the rules say:
+// routed traffic from the bridge back to the bridge (another VM, including
+// through a host port's DNAT) is dropped, and traffic to the host's own
+// addresses never reaches forward at all (input drops it, but DNS on the
+// gateway). The guard guarantees that a packet's source address is its
+// tap's, so the egress map can be keyed by it.
+//
+// The per-packet cost stays flat as rules and instances grow: forward looks
+// the source address up in the egress map (a hash) and jumps to the
+// instance's chain, whose one rule per protocol (tcp, udp, icmp, then all
+// for every other) looks the packet up in that instance's verdict map of
+// address . port (. code) ranges, a pipapo set whose lookup does not walk
+// the rules. Only the first packet of a connection gets there: replies and
+// the rest of the connection are accepted as established first. The rules
+// are cut into disjoint elements first (egresscompile.go), because such
+// sets refuse overlapping elements and security groups overlap all the
+// time; where a logged and an unlogged rule overlap, the packet is logged.
+// A rule for every protocol goes into the tcp, udp and icmp maps too when
+// those exist, so one lookup decides a packet. Logged elements jump to the
+// instance's log chain: at most 10 log lines a second per instance (burst
+// 20) in the kernel log, prefixed "unik egress <attachment id>: ", with the
+// usual IN= OUT= SRC= DST= PROTO= fields.
+//
+// Attach installs the maps and chains, fills the maps (in batches: one
+// netlink batch must fit a socket buffer; 5,000 rules take about 0.1 s),
+// then adds the dispatch element last, so that until then the instance has
+// no egress, never more than its rules. Detach deletes the dispatch
+// element, the chains and the maps in one transaction; Leftovers reports
+// (RemoveLeftovers deletes) egress objects of taps or addresses no record
+// holds. In user mode the rules are not enforced: QEMU's restrict=on gives
+// the guest no egress at all.
+//
+// # DNS
+//
+// Input accepts, from the bridge, UDP and TCP to port 53 of the gateway
+// (the bridge's address) and nothing else new: whoever owns the bridge's
+// lifetime runs a forwarder there (package dnsfwd; the cell does) and sets
+// Config.GatewayDNS, which gives every attachment the gateway as its DNS
+// server. DNS to the gateway is therefore the one egress every instance
+// has, whatever its rules. Without a forwarder the port is closed and a
+// guest learns nothing from it.
 //
 // # Anti-spoofing
 //
@@ -106,8 +182,7 @@
 // of the bridge because `meta ibrname` needs CONFIG_NFT_BRIDGE_META, which
 // hosts like ours lack; a port of the bridge that is not ours is therefore
 // not guarded, and Leftovers reports uk* taps on the bridge that no record
-// holds. The drop counters say how much was dropped; per-instance egress
-// rules can later join the same chain the same way, keyed by tap.
+// holds. The drop counters say how much was dropped.
 //
 // # Why route_localnet
 //
@@ -127,20 +202,24 @@
 //     Anti-spoofing), so no guest can pose as another, the gateway or the
 //     host to the bridge or the host.
 //   - VM to host: the host is the cell's control plane, so input accepts
-//     from the bridge only replies (ct state established,related); a guest
-//     cannot open a connection to any host address. IPv6 is disabled on the
-//     bridge and the taps, since the table filters IPv4 only.
+//     from the bridge only replies (ct state established,related) and DNS
+//     to the gateway's port 53; a guest cannot open a connection to any
+//     other host address or port, whatever its egress rules. IPv6 is
+//     disabled on the bridge and the taps, since the table filters IPv4
+//     only.
 //   - Outside to VM: only the DNAT mappings (ct status dnat) are forwarded.
-//   - VM to outside: dropped, unless Config.Egress, which masquerades the
-//     subnet out of any other interface.
+//   - VM to outside: exactly what the attachment's egress rules allow
+//     (see Egress), masqueraded out of any other interface; nothing
+//     without rules unless Config.Egress.
 //
 // # Host settings changed
 //
 // On the bridge: route_localnet=1, disable_ipv6=1, a fixed MAC (the bridge
 // would otherwise take its ports' lowest MAC and change it as taps come and
 // go); disable_ipv6=1 on each tap. Host-wide: net.ipv4.ip_forward=1, only
-// when Egress is set or HostIP is not a loopback address (clients elsewhere
-// then need forwarding to reach a VM); it is never set back.
+// when an attachment has egress or HostIP is not a loopback address
+// (clients elsewhere then need forwarding to reach a VM); it is never set
+// back.
 //
 // # State across processes
 //

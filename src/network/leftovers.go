@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"sort"
@@ -11,8 +12,8 @@ import (
 
 // Leftovers lists objects of this network that no attachment record (of
 // any owner) accounts for: uk* taps on the bridge, rules of the table whose
-// comment names an unknown attachment, guard elements of unknown taps, and
-// orphaned lease files.
+// comment names an unknown attachment, guard elements and egress objects of
+// unknown taps or addresses, and orphaned lease files.
 func (n *Network) Leftovers(ctx context.Context) (Leftovers, error) {
 	unlock, err := n.dir.lock(ctx)
 	if err != nil {
@@ -51,6 +52,14 @@ func (n *Network) RemoveLeftovers(ctx context.Context) (Leftovers, error) {
 	}
 	if len(l.Guards) > 0 {
 		errs = append(errs, n.nft().deleteGuard(func(tap string) bool { return slices.Contains(l.Guards, tap) }))
+	}
+	if len(l.Egress) > 0 {
+		taps, addrs, err := n.held()
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, n.nft().deleteEgress(func(t string) bool { return !taps[t] }, func(a netip.Addr) bool { return !addrs[a] }))
+		}
 	}
 	for _, name := range l.Leases {
 		if err := os.Remove(n.dir.lease(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -112,5 +121,30 @@ func (n *Network) leftovers() (Leftovers, error) {
 			out.Guards = append(out.Guards, tap)
 		}
 	}
+	_, addrs, err := n.held()
+	if err != nil {
+		return Leftovers{}, err
+	}
+	if out.Egress, err = n.nft().strayEgress(taps, addrs); err != nil {
+		return Leftovers{}, err
+	}
 	return out, nil
+}
+
+// held is the taps and guest addresses the records (of every owner) hold.
+func (n *Network) held() (taps map[string]bool, addrs map[netip.Addr]bool, err error) {
+	recs, err := n.dir.records()
+	if err != nil {
+		return nil, nil, err
+	}
+	taps, addrs = map[string]bool{}, map[netip.Addr]bool{}
+	for _, r := range recs {
+		if r.Attachment.Tap != "" {
+			taps[r.Attachment.Tap] = true
+		}
+		if ip := r.Attachment.GuestIP.Addr(); ip.IsValid() {
+			addrs[ip] = true
+		}
+	}
+	return taps, addrs, nil
 }

@@ -14,15 +14,28 @@ import (
 
 // Attach gives the microVM id its network attachment: in bridge mode a tap
 // on the bridge that may send only from its MAC and address (the guard), a
-// guest address and DNAT rules for its ports; in user mode only host ports.
+// guest address, DNAT rules for its ports and egress to exactly what the
+// egress rules allow (with none, nothing, or everything if Config.Egress);
+// in user mode only host ports, and no egress at all whatever the rules.
 // A failed Attach leaves nothing behind.
-func (n *Network) Attach(ctx context.Context, id string, ports []PortRequest) (Attachment, error) {
-	return n.attach(ctx, id, ports, "")
+func (n *Network) Attach(ctx context.Context, id string, ports []PortRequest, egress ...EgressRule) (Attachment, error) {
+	return n.attach(ctx, id, ports, egress, "")
+}
+
+// AttachLink is Attach for a link that exists already, plugged into the
+// bridge instead of a tap Attach would create: a veth whose other end, in a
+// network namespace, stands in for a VM (benchmarks, tests). Detach deletes
+// it like a tap.
+func (n *Network) AttachLink(ctx context.Context, id, link string, ports []PortRequest, egress ...EgressRule) (Attachment, error) {
+	if link == "" {
+		return Attachment{}, fmt.Errorf("attach %s: no link given", id)
+	}
+	return n.attach(ctx, id, ports, egress, link)
 }
 
 // attach plugs the existing link named existing instead of creating a tap
 // when existing is not empty (tests plug a veth whose peer is in a netns).
-func (n *Network) attach(ctx context.Context, id string, ports []PortRequest, existing string) (_ Attachment, err error) {
+func (n *Network) attach(ctx context.Context, id string, ports []PortRequest, egress []EgressRule, existing string) (_ Attachment, err error) {
 	if err := validID(id); err != nil {
 		return Attachment{}, fmt.Errorf("attach: %w", err)
 	}
@@ -30,6 +43,13 @@ func (n *Network) attach(ctx context.Context, id string, ports []PortRequest, ex
 		if p.GuestPort == 0 {
 			return Attachment{}, fmt.Errorf("attach %s: port request %d: GuestPort is 0", id, i)
 		}
+	}
+	if len(egress) == 0 && n.cfg.Egress {
+		egress = []EgressRule{AllowAll()}
+	}
+	plan, err := compileEgress(egress)
+	if err != nil {
+		return Attachment{}, fmt.Errorf("attach %s: %w", id, err)
 	}
 	unlock, err := n.dir.lock(ctx)
 	if err != nil {
@@ -57,7 +77,7 @@ func (n *Network) attach(ctx context.Context, id string, ports []PortRequest, ex
 		return Attachment{}, err
 	}
 	if n.cfg.Mode == ModeBridge {
-		tap, err := n.plumb(ctx, rec, existing)
+		tap, err := n.plumb(ctx, rec, plan, existing)
 		if err != nil {
 			if tap == "" {
 				rec.Attachment.Tap = "" // not ours to delete
@@ -136,9 +156,9 @@ func (n *Network) checkTapFree(name string, create bool) error {
 // plumb creates the kernel objects of a bridge-mode attachment. It returns
 // the tap name once the tap exists, so that the caller knows whether a
 // failure left a tap to delete.
-func (n *Network) plumb(ctx context.Context, rec record, existing string) (tap string, err error) {
+func (n *Network) plumb(ctx context.Context, rec record, plan egressPlan, existing string) (tap string, err error) {
 	a := rec.Attachment
-	if n.cfg.Egress || !n.cfg.HostIP.IsLoopback() {
+	if !plan.empty() || !n.cfg.HostIP.IsLoopback() {
 		if err := writeSysctl("net/ipv4/ip_forward", "1"); err != nil {
 			return "", err
 		}
@@ -167,6 +187,9 @@ func (n *Network) plumb(ctx context.Context, rec record, existing string) (tap s
 	if err := n.nft().addGuard(a.Tap, a.MAC, a.GuestIP.Addr()); err != nil {
 		return a.Tap, err
 	}
+	if err := n.nft().addEgress(a.ID, a.Tap, a.GuestIP.Addr(), plan); err != nil {
+		return a.Tap, err
+	}
 	if err := l.plug(link, br); err != nil {
 		return a.Tap, err
 	}
@@ -177,7 +200,7 @@ func (n *Network) plumb(ctx context.Context, rec record, existing string) (tap s
 }
 
 func (n *Network) nft() nft {
-	return nft{table: n.cfg.Table, bridge: n.cfg.Bridge, subnet: n.cfg.Subnet, egress: n.cfg.Egress}
+	return nft{table: n.cfg.Table, bridge: n.cfg.Bridge, subnet: n.cfg.Subnet}
 }
 
 // Detach removes everything Attach created for id. It is idempotent: an
@@ -217,9 +240,12 @@ func (n *Network) undo(rec record) error {
 		if rec.Table != "" {
 			f := nft{table: rec.Table}
 			errs = append(errs, f.deleteRules(func(r RuleRef) bool { return r.ID == id }))
-			if tap := rec.Attachment.Tap; tap != "" {
+			tap, ip := rec.Attachment.Tap, rec.Attachment.GuestIP.Addr()
+			if tap != "" {
 				errs = append(errs, f.deleteGuard(func(t string) bool { return t == tap }))
 			}
+			errs = append(errs, f.deleteEgress(func(t string) bool { return tap != "" && t == tap },
+				func(a netip.Addr) bool { return ip.IsValid() && a == ip }))
 		}
 		if rec.Attachment.Tap != "" {
 			errs = append(errs, deleteLink(rec.Attachment.Tap))

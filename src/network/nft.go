@@ -14,7 +14,6 @@ type nft struct {
 	table  string
 	bridge string
 	subnet netip.Prefix
-	egress bool
 }
 
 func (f nft) tableRef() *nftables.Table {
@@ -41,9 +40,9 @@ func (f nft) exists(c *nftables.Conn) (bool, error) {
 	return slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == f.table }), nil
 }
 
-// ensureBase creates the tables, chains and sets if missing and rewrites
-// the chains without per-VM rules (and the guard chain) to match the
-// configuration in force, in one transaction.
+// ensureBase creates the tables, chains and sets (the guard's, the egress
+// dispatch map) if missing, keeping their elements, and rewrites the chains
+// without per-VM rules (and the guard chain) whole, in one transaction.
 func (f nft) ensureBase() error {
 	c, err := f.conn()
 	if err != nil {
@@ -53,7 +52,11 @@ func (f nft) ensureBase() error {
 		return err
 	}
 	t := c.AddTable(f.tableRef())
-	base := baseRules(f.bridge, f.subnet, f.egress)
+	m := egressMap(t)
+	if err := c.AddSet(m, nil); err != nil {
+		return fmt.Errorf("egress map: %w", err)
+	}
+	base := baseRules(f.bridge, f.subnet, m)
 	for _, s := range chainSpecs() {
 		ch := c.AddChain(&nftables.Chain{Name: s.name, Table: t, Type: s.typ, Hooknum: s.hook, Priority: s.prio})
 		if s.perVM {

@@ -72,34 +72,55 @@ func dnatExprs(hostIP netip.Addr, hostPort uint16, guest netip.AddrPort) []expr.
 }
 
 // baseRules are the rules of the chains that hold no per-VM rules, in
-// order. See doc.go for the same ruleset as nft text.
-func baseRules(bridge string, subnet netip.Prefix, egress bool) map[string][][]expr.Any {
+// order; m is the egress dispatch map. They depend on no per-process
+// setting, so every process attaching to the bridge writes the same ones.
+// See doc.go for the same ruleset as nft text.
+func baseRules(bridge string, subnet netip.Prefix, m *nftables.Set) map[string][][]expr.Any {
 	loopback := netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 0, 0, 0}), 8)
+	gateway := subnet.Addr().Next()
 	post := [][]expr.Any{
 		join(oif(expr.CmpOpEq, bridge), saddrIn(loopback), masq()),
-	}
-	if egress {
-		post = append(post, join(saddrIn(subnet), oif(expr.CmpOpNeq, bridge), masq()))
+		join(saddrIn(subnet), oif(expr.CmpOpNeq, bridge), masq()),
 	}
 	input := [][]expr.Any{
 		join(iif(expr.CmpOpEq, bridge), ctBits(expr.CtKeySTATE, expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept)),
+		join(iif(expr.CmpOpEq, bridge), daddrIs(gateway), l4Dport(unix.IPPROTO_UDP, dnsPort), verdict(expr.VerdictAccept)),
+		join(iif(expr.CmpOpEq, bridge), daddrIs(gateway), l4Dport(unix.IPPROTO_TCP, dnsPort), verdict(expr.VerdictAccept)),
 		join(iif(expr.CmpOpEq, bridge), verdict(expr.VerdictDrop)),
 	}
 	forward := [][]expr.Any{
 		join(ctBits(expr.CtKeySTATE, expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept)),
+		join(iif(expr.CmpOpEq, bridge), oif(expr.CmpOpEq, bridge), verdict(expr.VerdictDrop)),
 		join(oif(expr.CmpOpEq, bridge), ctBits(expr.CtKeySTATUS, ctStatusDstNAT), verdict(expr.VerdictAccept)),
-	}
-	if egress {
-		forward = append(forward, join(iif(expr.CmpOpEq, bridge), oif(expr.CmpOpNeq, bridge), verdict(expr.VerdictAccept)))
-	}
-	forward = append(forward,
+		egressDispatchRule(bridge, m),
 		join(iif(expr.CmpOpEq, bridge), verdict(expr.VerdictDrop)),
 		join(oif(expr.CmpOpEq, bridge), verdict(expr.VerdictDrop)),
-	)
+	}
 	return map[string][][]expr.Any{
 		chainPostrouting: post,
 		chainInput:       input,
 		chainForward:     forward,
+	}
+}
+
+// dnsPort is where guests reach the forwarder on their gateway.
+const dnsPort = 53
+
+// daddrIs is "ip daddr <a>".
+func daddrIs(a netip.Addr) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: ipv4DaddrOffset, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: a.AsSlice()},
+	}
+}
+
+// l4Dport is "meta l4proto <proto> th dport <port>".
+func l4Dport(proto byte, port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: tcpDportOffset, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: be16(port)},
 	}
 }
 

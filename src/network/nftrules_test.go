@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
@@ -31,42 +32,75 @@ func TestDNATExprs(t *testing.T) {
 
 func TestBaseRules(t *testing.T) {
 	subnet := netip.MustParsePrefix("10.213.0.0/24")
-	closed := baseRules("unik0", subnet, false)
-	open := baseRules("unik0", subnet, true)
-	for chain, want := range map[string][2]int{
-		chainPostrouting: {1, 2},
-		chainInput:       {2, 2},
-		chainForward:     {4, 5},
-	} {
-		if got := [2]int{len(closed[chain]), len(open[chain])}; got != want {
-			t.Errorf("chain %s: %v rules without/with egress, want %v", chain, got, want)
+	m := egressMap(&nftables.Table{Name: "unik", Family: nftables.TableFamilyIPv4})
+	base := baseRules("unik0", subnet, m)
+	for chain, want := range map[string]int{chainPostrouting: 2, chainInput: 4, chainForward: 6} {
+		if got := len(base[chain]); got != want {
+			t.Errorf("chain %s: %d rules, want %d", chain, got, want)
 		}
-		for _, rule := range append(closed[chain], open[chain]...) {
+		for _, rule := range base[chain] {
 			assertMarshals(t, rule)
 		}
 	}
-	// The forward chain ends with the drops, after every accept.
-	fwd := closed[chainForward]
+	// forward: replies, routed bridge-to-bridge dropped, DNAT mappings, the
+	// egress dispatch, then the drops; the isolation rules come before the
+	// dispatch, so no egress rule can open the bridge subnet.
+	fwd := base[chainForward]
 	for i, rule := range fwd {
-		v, ok := rule[len(rule)-1].(*expr.Verdict)
+		last := rule[len(rule)-1]
+		if i == 3 {
+			lk, ok := last.(*expr.Lookup)
+			if !ok || lk.SetName != mapEgress || !lk.IsDestRegSet || lk.DestRegister != 0 {
+				t.Errorf("forward rule 3 is not the egress vmap: %s", dump(rule))
+			}
+			continue
+		}
+		v, ok := last.(*expr.Verdict)
 		if !ok {
 			t.Fatalf("forward rule %d does not end with a verdict: %s", i, dump(rule))
 		}
-		wantDrop := i >= len(fwd)-2
+		wantDrop := i == 1 || i >= 4
 		if (v.Kind == expr.VerdictDrop) != wantDrop {
 			t.Errorf("forward rule %d: verdict %v", i, v.Kind)
 		}
 	}
-	// The loopback masquerade matches 127.0.0.0/8 leaving the bridge.
-	post := closed[chainPostrouting][0]
+	if cmp := fwd[1][3].(*expr.Cmp); !reflect.DeepEqual(cmp.Data, ifname("unik0")) || cmp.Op != expr.CmpOpEq {
+		t.Errorf("forward rule 1 does not match oifname unik0: %s", dump(fwd[1]))
+	}
+	// input: replies, DNS to the gateway (udp, tcp), then drop.
+	for i, proto := range map[int]byte{1: unix.IPPROTO_UDP, 2: unix.IPPROTO_TCP} {
+		rule := base[chainInput][i]
+		want := []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname("unik0")},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{10, 213, 0, 1}},
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 53}},
+			&expr.Verdict{Kind: expr.VerdictAccept},
+		}
+		if !reflect.DeepEqual(rule, want) {
+			t.Errorf("input rule %d:\n got %s\nwant %s", i, dump(rule), dump(want))
+		}
+	}
+	// The loopback masquerade matches 127.0.0.0/8 leaving the bridge; the
+	// subnet is masqueraded leaving anywhere else.
+	post := base[chainPostrouting][0]
 	if cmp := post[1].(*expr.Cmp); !reflect.DeepEqual(cmp.Data, ifname("unik0")) || cmp.Op != expr.CmpOpEq {
 		t.Errorf("postrouting oifname: %+v", cmp)
 	}
 	if bw := post[3].(*expr.Bitwise); !reflect.DeepEqual(bw.Mask, []byte{255, 0, 0, 0}) {
 		t.Errorf("postrouting mask: %v", bw.Mask)
 	}
-	if _, ok := post[len(post)-1].(*expr.Masq); !ok {
-		t.Errorf("postrouting rule does not masquerade: %s", dump(post))
+	for _, rule := range base[chainPostrouting] {
+		if _, ok := rule[len(rule)-1].(*expr.Masq); !ok {
+			t.Errorf("postrouting rule does not masquerade: %s", dump(rule))
+		}
+	}
+	if cmp := base[chainPostrouting][1][4].(*expr.Cmp); cmp.Op != expr.CmpOpNeq {
+		t.Errorf("egress masquerade matches oifname %v, want !=", cmp.Op)
 	}
 }
 

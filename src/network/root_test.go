@@ -118,7 +118,7 @@ func TestBridgeDNATReachesGuest(t *testing.T) {
 	ns := newNetns(t)
 	hostEnd, peer := fakeGuestLink(t)
 	id := testIDPrefix + "-dnat"
-	a, err := n.attach(ctx, id, []PortRequest{{GuestPort: 8080}, {HostPort: freePort(t), GuestPort: 8081}}, hostEnd)
+	a, err := n.attach(ctx, id, []PortRequest{{GuestPort: 8080}, {HostPort: freePort(t), GuestPort: 8081}}, nil, hostEnd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestBridgeBusyPortFailsAndLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = deleteLink(la.Name) })
-	if _, err := n.attach(ctx, testIDPrefix+"-late", []PortRequest{{GuestPort: 80}}, la.Name); err == nil {
+	if _, err := n.attach(ctx, testIDPrefix+"-late", []PortRequest{{GuestPort: 80}}, nil, la.Name); err == nil {
 		t.Fatal("plugging a bridge into the bridge succeeded")
 	}
 	if _, err := netlink.LinkByName(la.Name); !isNotFound(err) {

@@ -110,8 +110,16 @@ type Network struct {
 	Subnet    string    `json:"subnet,omitempty"`  // e.g. 10.213.10.0/24
 	HostIP    string    `json:"host_ip,omitempty"` // the cell's address: ExternalIP of its instances
 	PortRange [2]uint16 `json:"port_range,omitempty"`
-	DNS       []string  `json:"dns,omitempty"`
-	Egress    bool      `json:"egress,omitempty"`
+	// DNS, when set, are the DNS servers given to the VMs instead of the cell's forwarder
+	// (they are then reached as egress: the LRP's security groups must allow them).
+	DNS []string `json:"dns,omitempty"`
+	// DNSUpstreams are the resolvers the cell's DNS forwarder asks (ip or ip:port);
+	// default: the cell's own, the nameservers of /etc/resolv.conf.
+	DNSUpstreams []string `json:"dns_upstreams,omitempty"`
+	// Egress gives instances whose LRP or task carries no egress rules (security groups)
+	// unrestricted egress, as the cell-wide switch did before security groups were enforced.
+	// Instances with rules always get exactly their rules.
+	Egress bool `json:"egress,omitempty"`
 }
 
 // Load reads the file at path, fills defaults and validates.
@@ -257,7 +265,27 @@ func (v VM) Validate() error {
 			return fmt.Errorf("vm.network.dns[%d]: %w", i, err)
 		}
 	}
+	if _, err := v.Network.Upstreams(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// Upstreams are dns_upstreams as addresses and ports (port 53 when none is given).
+func (n Network) Upstreams() ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	for i, u := range n.DNSUpstreams {
+		ap, err := netip.ParseAddrPort(u)
+		if err != nil {
+			a, aerr := netip.ParseAddr(u)
+			if aerr != nil {
+				return nil, fmt.Errorf("vm.network.dns_upstreams[%d]: %q is neither ip nor ip:port", i, u)
+			}
+			ap = netip.AddrPortFrom(a, 53)
+		}
+		out = append(out, ap)
+	}
+	return out, nil
 }
 
 // RootFSNames returns the names of preloaded_root_fs, refusing any but "unik".

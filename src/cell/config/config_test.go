@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -97,5 +98,18 @@ func TestPlainListenerDefaultsToLoopback(t *testing.T) {
 	}
 	if d := (config.Config{}).WithDefaults(); d.ListenAddr != "127.0.0.1:1800" {
 		t.Errorf("WithDefaults listen_addr %q", d.ListenAddr)
+	}
+}
+
+func TestDNSUpstreams(t *testing.T) {
+	n := config.Network{DNSUpstreams: []string{"169.254.0.2", "10.0.0.2:5353", "[fd00::53]:53"}}
+	got, err := n.Upstreams()
+	if err != nil || fmt.Sprint(got) != "[169.254.0.2:53 10.0.0.2:5353 [fd00::53]:53]" {
+		t.Errorf("Upstreams = %v, %v", got, err)
+	}
+	bad := write(t, map[string]any{"vm": map[string]any{"state_dir": t.TempDir(), "init_path": "/bin/sh", "memory_capacity_mb": 1,
+		"disk_capacity_mb": 1, "network": map[string]any{"dns_upstreams": []string{"bosh-dns"}}}})
+	if _, err := config.Load(bad); err == nil || !strings.Contains(err.Error(), "vm.network.dns_upstreams[0]") {
+		t.Errorf("a bad upstream: %v", err)
 	}
 }

@@ -30,6 +30,10 @@ func (d *Depot) runSpec(ctx context.Context, logger lager.Logger, c executor.Con
 		memory = d.cfg.DefaultMemoryMB
 	}
 	memory = max(memory, d.cfg.MinMemoryMB)
+	egress, err := egressRules(c.RunInfo.EgressRules, d.cellLog(c).Info)
+	if err != nil {
+		return engine.RunSpec{}, err
+	}
 	mounted, err := d.takeMounted(c.Guid)
 	if err != nil {
 		return engine.RunSpec{}, err
@@ -38,7 +42,7 @@ func (d *Depot) runSpec(ctx context.Context, logger lager.Logger, c executor.Con
 	env, platform := withoutPlatformOptions(append(spec.Env, filesEnv...))
 	issued := time.Now()
 	var creds *identity.Credentials
-	return engine.RunSpec{Image: img, Env: env, Ports: ports, MemoryMB: memory,
+	return engine.RunSpec{Image: img, Env: env, Ports: ports, Egress: egress, MemoryMB: memory,
 		CPUs: d.cfg.CPUs, StopGrace: d.cfg.StopGrace, Tags: map[string]string{ContainerGuidTag: c.Guid}, SSH: spec.SSH,
 		CPUWeight: int(min(c.RunInfo.CPUWeight, 100)), LogRateLimit: c.RunInfo.LogRateLimitBytesPerSecond,
 		Sidecars: guestSidecars(spec.Sidecars), ResultFile: c.Tags[rep.ResultFileTag],
