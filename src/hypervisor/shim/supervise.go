@@ -35,12 +35,11 @@ func (s *supervisor) run() error {
 	if err != nil {
 		return err
 	}
-	group, err := h.Create(c.Cgroup.Path, c.Cgroup.Limits)
-	if err != nil {
+	if _, err := h.Create(c.Cgroup.Path, c.Cgroup.Limits); err != nil {
 		return err
 	}
 	defer func() {
-		if err := group.Remove(); err != nil {
+		if err := h.Release(c.Cgroup.Path); err != nil {
 			s.logf("%v", err)
 		}
 	}()
