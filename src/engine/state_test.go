@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/unik-cf/unik/src/guestinit"
+	"github.com/unik-cf/unik/src/hypervisor"
 )
 
 func TestDerive(t *testing.T) {
@@ -107,5 +108,16 @@ func TestResolvePrefixes(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("Resolve(%q) = %q, %v; want %q", tc.ref, got, err, tc.want)
 		}
+func TestReadStatusAcrossARotatedRing(t *testing.T) {
+	d := instanceDir{hypervisor.Dir(t.TempDir())}
+	ring := d.Log(guestinit.PortStatus)
+	os.WriteFile(ring.Previous, []byte(`{"event":"started","pid":9}`+"\n"+`{"event":"exi`), 0o600)
+	os.WriteFile(ring.Current, []byte(`ted","exit_code":3}`+"\n"), 0o600)
+	st := readStatus(ring)
+	if !st.Started || !st.Exited || st.ExitCode != 3 {
+		t.Fatalf("%+v", st)
+	}
+	if st := readStatus(d.Log("absent")); st.Started || st.Exited {
+		t.Fatalf("a missing ring: %+v", st)
 	}
 }

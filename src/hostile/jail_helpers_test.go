@@ -59,7 +59,7 @@ func jailNewWorld(t *testing.T, mode network.Mode) *jailWorld {
 		t.Fatal("the jail cases need root (cgroups, namespaces, taps): run `sudo go test ./src/hostile/`")
 	}
 	repo := jailRepo(t)
-	for _, p := range []string{"bin/unik-init", "bin/unik-shim", "examples/hello-go/hello-go"} {
+	for _, p := range []string{"bin/unik-init", "bin/unik-shim", "examples/hello-go/hello-go", "examples/busy-loop/busy-loop"} {
 		if _, err := os.Stat(filepath.Join(repo, p)); err != nil {
 			t.Fatalf("%s is missing: run scripts/setup first (%v)", p, err)
 		}

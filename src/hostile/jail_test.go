@@ -142,28 +142,11 @@ func mountedReadOnly(mountinfo, mp string) bool {
 	return false
 }
 
-const jailBusySource = `package main
-
-import "runtime"
-
-// busy: every CPU the guest has, spinning, forever.
-func main() {
-	for i := 1; i < runtime.NumCPU(); i++ {
-		go func() {
-			for {
-			}
-		}()
-	}
-	for {
-	}
-}
-`
-
 // TestBusyNeighbourDoesNotStarveAServer: a VM spinning on its CPU beside a serving VM (equal
 // weights): the server keeps answering, and each VM's QEMU gets a share of the host.
 func TestBusyNeighbourDoesNotStarveAServer(t *testing.T) {
 	w := jailNewWorld(t, network.ModeUser)
-	busy := w.jailRun(engine.RunSpec{Image: w.jailGoApp("busy", jailBusySource), MemoryMB: 64})
+	busy := w.jailRun(engine.RunSpec{Image: w.jailImage("busy", filepath.Join(w.repo, "examples", "busy-loop")), MemoryMB: 64})
 	server := w.jailRun(engine.RunSpec{Image: w.jailHello(), MemoryMB: 128, Ports: []network.PortRequest{{GuestPort: 8080}}})
 	url := jailURL(t, server)
 	jailWaitHTTP(t, url, 2*time.Minute)

@@ -246,6 +246,8 @@ func (v VM) Validate() error {
 		return fmt.Errorf("vm.default_memory_mb %d is below the 48 MB a guest needs", v.DefaultMemoryMB)
 	case v.CPUs < 1 || v.CPUs > 8:
 		return fmt.Errorf("vm.cpus %d is not between 1 and 8", v.CPUs)
+	case v.Jail != "" && v.Jail != "auto" && v.Jail != "on" && v.Jail != "off":
+		return fmt.Errorf("vm.jail %q is not auto, on or off", v.Jail)
 	}
 	if _, err := os.Stat(v.InitPath); err != nil {
 		return fmt.Errorf("vm.init_path: %w", err)

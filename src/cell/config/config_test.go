@@ -67,6 +67,8 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		"loggregator_api_port":        {"loggregator": map[string]any{}},
 		"unknown field \"memory_mb\"": {"memory_mb": 5},
 		"vm.memory_capacity_mb":       {"vm": map[string]any{"state_dir": "/x", "init_path": "/bin/sh", "disk_capacity_mb": 1}},
+		"vm.jail \"maybe\"": {"vm": map[string]any{"state_dir": "/x", "init_path": "/bin/sh", "memory_capacity_mb": 1,
+			"disk_capacity_mb": 1, "max_containers": 1, "jail": "maybe"}},
 	} {
 		_, err := config.Load(write(t, change))
 		if err == nil || !strings.Contains(err.Error(), want) {

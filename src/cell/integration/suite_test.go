@@ -50,6 +50,8 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "the guest kernel is missing: run scripts/setup")
 	_, err = os.Stat(filepath.Join(repo, "bin", "unik-init"))
 	Expect(err).NotTo(HaveOccurred(), "bin/unik-init is missing: run scripts/setup")
+	_, err = os.Stat(filepath.Join(repo, "bin", "unik-shim"))
+	Expect(err).NotTo(HaveOccurred(), "bin/unik-shim is missing (the cells jail their VMs with it): run scripts/setup")
 	removeStaleNetwork()
 
 	workDir, err = os.MkdirTemp("", "unik-cell-it-")

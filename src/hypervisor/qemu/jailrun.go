@@ -82,11 +82,7 @@ func releaseJail(dir hypervisor.Dir) error {
 	if err != nil {
 		return fmt.Errorf("release: %w", err)
 	}
-	g, err := h.Group(cfg.Cgroup.Path)
-	if err != nil {
-		return fmt.Errorf("release: %w", err)
-	}
-	if err := g.Remove(); err != nil {
+	if err := h.Release(cfg.Cgroup.Path); err != nil {
 		return fmt.Errorf("release: %w", err)
 	}
 	return nil

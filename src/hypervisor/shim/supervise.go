@@ -35,12 +35,11 @@ func (s *supervisor) run() error {
 	if err != nil {
 		return err
 	}
-	group, err := h.Create(c.Cgroup.Path, c.Cgroup.Limits)
-	if err != nil {
+	if _, err := h.Create(c.Cgroup.Path, c.Cgroup.Limits); err != nil {
 		return err
 	}
 	defer func() {
-		if err := group.Remove(); err != nil {
+		if err := h.Release(c.Cgroup.Path); err != nil {
 			s.logf("%v", err)
 		}
 	}()
@@ -125,14 +124,8 @@ func (s *supervisor) startAndWait(inherit []*os.File, out *os.File) (string, err
 	defer runtime.UnlockOSThread()
 	defer out.Close()
 	defer closeAll(inherit)
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find myself: %w", err)
-	}
-	cmd := exec.Command(exe, "jail", s.cfgPath)
-	cmd.Args[0] = "unik-shim"
-	cmd.Path = "/proc/self/exe"
-	cmd.Env = []string{}
+	// the child is this very binary (whatever its path), in its jail mode
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"unik-shim", "jail", s.cfgPath}, Env: []string{}}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.ExtraFiles = inherit
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -149,7 +142,7 @@ func (s *supervisor) startAndWait(inherit []*os.File, out *os.File) (string, err
 		_ = cmd.Wait()
 		return "", fmt.Errorf("pid file: %w", err)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return "", fmt.Errorf("wait: %w", err)

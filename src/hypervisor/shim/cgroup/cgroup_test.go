@@ -3,6 +3,7 @@ package cgroup
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -138,6 +139,50 @@ func TestCreateV2EnablesControllersAndWritesWeight(t *testing.T) {
 	if len(g.Dirs) != 1 || g.Dirs[0] != filepath.Join(root, "unik", "vm2") {
 		t.Errorf("dirs %v", g.Dirs)
 	}
+}
+
+func TestParentWeighsAsManyProcessesAsItHoldsVMs(t *testing.T) {
+	for _, v := range []Version{V1, V2} {
+		root := t.TempDir()
+		h := Hierarchy{Version: v, Unified: root, V1: map[string]string{"cpu": filepath.Join(root, "cpu"),
+			"memory": filepath.Join(root, "memory"), "pids": filepath.Join(root, "pids")}}
+		cpuRoot, file, one := filepath.Join(root, "cpu"), "cpu.shares", 1024
+		if v == V2 {
+			cpuRoot, file, one = root, "cpu.weight", 100
+		}
+		l := Limits{MemoryBytes: 64 << 20, Pids: 8, CPUShares: 256}
+		for _, name := range []string{"unik/a", "unik/b", "unik/c"} {
+			if _, err := h.Create(name, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := read(t, filepath.Join(cpuRoot, "unik", file)); got != strconv.Itoa(3*one) {
+			t.Errorf("v%d: parent %s = %s with three VMs", v, file, got)
+		}
+		for _, name := range []string{"unik/a", "unik/b", "unik/c"} { // a temp dir's group is not empty: empty it as the kernel would
+			for _, d := range mustGroup(t, h, name).Dirs {
+				entries, _ := os.ReadDir(d)
+				for _, e := range entries {
+					os.Remove(filepath.Join(d, e.Name()))
+				}
+			}
+		}
+		if err := h.Release("unik/a"); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, filepath.Join(cpuRoot, "unik", file)); got != strconv.Itoa(2*one) {
+			t.Errorf("v%d: parent %s = %s after one of three left", v, file, got)
+		}
+	}
+}
+
+func mustGroup(t *testing.T, h Hierarchy, path string) Group {
+	t.Helper()
+	g, err := h.Group(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 func TestGroupRefusesEscapingPathsAndBadLimits(t *testing.T) {

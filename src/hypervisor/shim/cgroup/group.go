@@ -94,7 +94,50 @@ func (h Hierarchy) Create(path string, l Limits) (Group, error) {
 		_ = g.Remove()
 		return g, err
 	}
-	return g, nil
+	return g, h.weighParent(path)
+}
+
+// Release removes the group at path (gone already is fine) and reweighs its parent.
+func (h Hierarchy) Release(path string) error {
+	g, err := h.Group(path)
+	if err != nil {
+		return err
+	}
+	if err := g.Remove(); err != nil {
+		return err
+	}
+	return h.weighParent(path)
+}
+
+// weighParent gives the groups' parent the CPU weight of as many default processes as it
+// holds groups (1024 shares, or v2 weight 100, each): together the VMs weigh against the
+// host's other work what as many unjailed VMMs would, and their own weights divide that
+// among them. A parent at the hierarchy root is left alone.
+func (h Hierarchy) weighParent(path string) error {
+	parent := filepath.Dir(filepath.Clean(path))
+	if parent == "." {
+		return nil
+	}
+	root, file := h.Unified, "cpu.weight"
+	if h.Version == V1 {
+		root, file = h.V1["cpu"], "cpu.shares"
+	}
+	dir := filepath.Join(root, parent)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() {
+			n++
+		}
+	}
+	value := min(max(uint64(n), 1)*1024, 262144)
+	if h.Version == V2 {
+		value = min(max(uint64(n), 1)*100, 10000)
+	}
+	return write(filepath.Join(dir, file), strconv.FormatUint(value, 10))
 }
 
 func (h Hierarchy) apply(g Group, l Limits) error {
