@@ -108,6 +108,9 @@ func TestResolvePrefixes(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("Resolve(%q) = %q, %v; want %q", tc.ref, got, err, tc.want)
 		}
+	}
+}
+
 func TestReadStatusAcrossARotatedRing(t *testing.T) {
 	d := instanceDir{hypervisor.Dir(t.TempDir())}
 	ring := d.Log(guestinit.PortStatus)
