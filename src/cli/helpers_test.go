@@ -15,25 +15,10 @@ import (
 	"time"
 
 	"github.com/unik-cf/unik/src/cli"
+	"github.com/unik-cf/unik/src/internal/repotest"
 	"github.com/unik-cf/unik/src/kernel"
 	"github.com/unik-cf/unik/src/network"
 )
-
-// repoRoot finds the checkout (UNIK_REPO, or the directory holding go.mod above this one).
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	if r := os.Getenv("UNIK_REPO"); r != "" {
-		return r
-	}
-	dir, _ := os.Getwd()
-	for d := dir; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("cannot find the repository root (set UNIK_REPO)")
-	return ""
-}
 
 // vmHost is a private unik world for one test: its own state dir, bridge, table, subnet and
 // port range, so tests neither see nor disturb a real installation.
@@ -48,7 +33,7 @@ var hostSeq = 0
 
 func newVMHost(t *testing.T) *vmHost {
 	t.Helper()
-	repo := repoRoot(t)
+	repo := repotest.MustRoot(t)
 	need := []string{filepath.Join(repo, "bin", "unik-init"), filepath.Join(repo, "bin", "unik-shim"), filepath.Join(repo, "examples", "hello-go", "hello-go"),
 		filepath.Join(repo, "examples", "exit-code", "exit-code")}
 	for _, p := range need {

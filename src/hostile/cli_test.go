@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/unik-cf/unik/src/cli"
+	"github.com/unik-cf/unik/src/internal/repotest"
 	"github.com/unik-cf/unik/src/network"
 )
 
@@ -179,7 +180,7 @@ func TestCliImageBlobsUnreadableByOtherUsers(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this case needs root to play another user: run `sudo go test ./src/hostile/`")
 	}
-	repo := netRepo(t)
+	repo := repotest.MustRoot(t)
 	h := cliNewHost(t, map[string]string{"UNIK_INIT": filepath.Join(repo, "bin", "unik-init")})
 	// t.TempDir and its parent are 0700: open both as an operator's /var/lib/unik would be
 	for _, d := range []string{filepath.Dir(h.stateDir), h.stateDir} {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/unik-cf/unik/src/engine"
 	"github.com/unik-cf/unik/src/hypervisor/qemu"
+	"github.com/unik-cf/unik/src/internal/repotest"
 	"github.com/unik-cf/unik/src/kernel"
 	"github.com/unik-cf/unik/src/network"
 	"github.com/unik-cf/unik/src/vmlog"
@@ -72,22 +73,6 @@ func main() {
 }
 `
 
-// dropletRepo finds the checkout (UNIK_REPO, or the directory holding go.mod above this one).
-func dropletRepo(t *testing.T) string {
-	t.Helper()
-	if r := os.Getenv("UNIK_REPO"); r != "" {
-		return r
-	}
-	dir, _ := os.Getwd()
-	for d := dir; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("cannot find the repository root (set UNIK_REPO)")
-	return ""
-}
-
 // dropletBuild compiles a one-file Go program, static, and returns its bytes.
 func dropletBuild(t *testing.T, source string) []byte {
 	t.Helper()
@@ -121,7 +106,7 @@ func newDropletCell(t *testing.T) *dropletCell {
 	if os.Geteuid() != 0 {
 		t.Fatal("the hostile suite runs as root (it boots VMs as the cell does)")
 	}
-	repo := dropletRepo(t)
+	repo := repotest.MustRoot(t)
 	initPath := filepath.Join(repo, "bin", "unik-init")
 	b, err := os.ReadFile(initPath)
 	if err != nil {

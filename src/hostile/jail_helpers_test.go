@@ -19,6 +19,7 @@ import (
 	"github.com/unik-cf/unik/src/hypervisor/shim/cgroup"
 	"github.com/unik-cf/unik/src/image"
 	"github.com/unik-cf/unik/src/imagestore"
+	"github.com/unik-cf/unik/src/internal/repotest"
 	"github.com/unik-cf/unik/src/kernel"
 	"github.com/unik-cf/unik/src/network"
 )
@@ -35,22 +36,6 @@ type jailWorld struct {
 	cg    cgroup.Hierarchy
 }
 
-// jailRepo finds the checkout (UNIK_REPO, or the directory holding go.mod above this one).
-func jailRepo(t *testing.T) string {
-	t.Helper()
-	if r := os.Getenv("UNIK_REPO"); r != "" {
-		return r
-	}
-	dir, _ := os.Getwd()
-	for d := dir; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("cannot find the repository root (set UNIK_REPO)")
-	return ""
-}
-
 // jailNewWorld fails (never skips: CI runs as root with everything built) unless this host
 // can boot jailed microVMs.
 func jailNewWorld(t *testing.T, mode network.Mode) *jailWorld {
@@ -58,7 +43,7 @@ func jailNewWorld(t *testing.T, mode network.Mode) *jailWorld {
 	if os.Geteuid() != 0 {
 		t.Fatal("the jail cases need root (cgroups, namespaces, taps): run `sudo go test ./src/hostile/`")
 	}
-	repo := jailRepo(t)
+	repo := repotest.MustRoot(t)
 	for _, p := range []string{"bin/unik-init", "bin/unik-shim", "examples/hello-go/hello-go", "examples/busy-loop/busy-loop"} {
 		if _, err := os.Stat(filepath.Join(repo, p)); err != nil {
 			t.Fatalf("%s is missing: run scripts/setup first (%v)", p, err)

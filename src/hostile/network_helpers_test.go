@@ -23,25 +23,10 @@ import (
 	"github.com/unik-cf/unik/src/hypervisor/qemu"
 	"github.com/unik-cf/unik/src/image"
 	"github.com/unik-cf/unik/src/imagestore"
+	"github.com/unik-cf/unik/src/internal/repotest"
 	"github.com/unik-cf/unik/src/kernel"
 	"github.com/unik-cf/unik/src/network"
 )
-
-// netRepo finds the checkout (UNIK_REPO, or the directory holding go.mod above this one).
-func netRepo(t *testing.T) string {
-	t.Helper()
-	if r := os.Getenv("UNIK_REPO"); r != "" {
-		return r
-	}
-	dir, _ := os.Getwd()
-	for d := dir; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("cannot find the repository root (set UNIK_REPO)")
-	return ""
-}
 
 // netRequireVMs fails (never skips: CI runs as root with everything built) unless this host can
 // boot real microVMs in bridge mode.
@@ -50,7 +35,7 @@ func netRequireVMs(t *testing.T) (repo string) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the hostile network cases need root (bridge, taps, nftables): run `sudo go test ./src/hostile/`")
 	}
-	repo = netRepo(t)
+	repo = repotest.MustRoot(t)
 	for _, p := range []string{"bin/unik-init", "examples/hello-go/hello-go"} {
 		if _, err := os.Stat(filepath.Join(repo, p)); err != nil {
 			t.Fatalf("%s is missing: run scripts/setup first (%v)", p, err)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/unik-cf/unik/src/devenv/localdiego"
 	"github.com/unik-cf/unik/src/devenv/push"
+	"github.com/unik-cf/unik/src/internal/repotest"
 	"github.com/unik-cf/unik/src/kernel"
 )
 
@@ -41,7 +41,7 @@ var (
 
 var _ = BeforeSuite(func() {
 	var err error
-	repo, err = repoRoot()
+	repo, err = repotest.Root()
 	Expect(err).NotTo(HaveOccurred())
 	Expect(os.Geteuid()).To(Equal(0), "the unik cell integration suite must run as root (taps, a bridge and nftables per cell)")
 	_, err = localdiego.PostgresBinDir()
@@ -129,24 +129,4 @@ func buildDroplets(ctx context.Context) {
 	helloStagedURL = drops.Add("hello-staged.tgz", helloStaged.Path)
 	helloPlainURL = drops.Add("hello-plain.tgz", helloPlain.Path)
 	exitCodeURL = drops.Add("exit-code.tgz", exitCode.Path)
-}
-
-func repoRoot() (string, error) {
-	if r := os.Getenv("UNIK_REPO"); r != "" {
-		return r, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/unik-cf/unik\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no UniK repository above the working directory (set UNIK_REPO)")
-		}
-		dir = parent
-	}
 }
