@@ -175,7 +175,10 @@ func TestBusyNeighbourDoesNotStarveAServer(t *testing.T) {
 	spent := jailCPUTime(t, busyPID) - before
 	elapsed := time.Since(start)
 	t.Logf("5 s of requests beside a busy VM: slowest %s; the busy VM used %s CPU meanwhile", worst, spent)
-	if spent < elapsed/2 {
+	// An idle guest uses about 1% of a core under TCG; a spinning one all it is given. On a
+	// machine shared with other tests (go test runs packages in parallel) that may be far from a
+	// whole core, so a tenth of the time still tells a busy VM from an idle one.
+	if spent < elapsed/10 {
 		t.Errorf("the busy VM used only %s of CPU in %s: it is not busy, the case proves nothing", spent, elapsed)
 	}
 	if worst > 5*time.Second {
