@@ -243,11 +243,11 @@ func (d *Diego) startBBS(ctx context.Context) error {
 		"ca_file": d.Certs.CA(), "cert_file": d.Certs.Cert(), "key_file": d.Certs.Key(), "require_ssl": true,
 		"rep_ca_cert": d.Certs.CA(), "rep_client_cert": d.Certs.Cert(), "rep_client_key": d.Certs.Key(),
 		"database_driver": "postgres", "database_connection_string": d.Postgres.URL("bbs"),
-		"db_connection_timeout": "10s", "communication_timeout": "10s",
+		"db_connection_timeout": "30s", "communication_timeout": "10s", // patient with a loaded machine: a locket call that times out costs the BBS its lock
 		"encryption_keys": map[string]string{"key1": "local-diego-key"}, "active_key_label": "key1",
 		"converge_repeat_interval": d.opts.ConvergeInterval.String(), "kick_task_duration": "30s",
 		"expire_completed_task_duration": "2m", "expire_pending_task_duration": "30m",
-		"lock_ttl": "15s", "lock_retry_interval": "1s", "report_interval": "1m",
+		"lock_ttl": "30s", "lock_retry_interval": "1s", "report_interval": "1m",
 		"task_callback_workers": 100, "update_workers": 100, "convergence_workers": 20, "max_task_retries": 3,
 		"max_open_database_connections": 100, "max_idle_database_connections": 50, "desired_lrp_creation_timeout": "1m",
 		"health_check_timeout": "5s", "health_check_interval": "10s", "health_check_failure_threshold": 3,
