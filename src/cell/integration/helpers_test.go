@@ -19,6 +19,7 @@ import (
 	"github.com/unik-cf/unik/src/devenv/localdiego"
 	"github.com/unik-cf/unik/src/devenv/push"
 	"github.com/unik-cf/unik/src/engine"
+	"github.com/unik-cf/unik/src/network"
 )
 
 // desire desires app with droplet d at url and returns its process guid; the LRP is removed
@@ -164,6 +165,12 @@ func tables(prefix string) []string {
 
 // removeStaleNetwork deletes what an earlier, killed run of the suite left.
 func removeStaleNetwork() {
+	// the host-wide lease stores of the suite's bridges: an attachment a killed run left there
+	// would keep the next run's cells from tearing their bridges down
+	stores, _ := filepath.Glob(filepath.Join(network.DefaultRunDir, netPrefix+"*"))
+	for _, s := range stores {
+		_ = os.RemoveAll(s)
+	}
 	for _, l := range links(netPrefix) {
 		_ = exec.Command("ip", "link", "del", l).Run()
 	}
