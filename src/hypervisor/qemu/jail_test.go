@@ -1,6 +1,8 @@
 package qemu
 
 import (
+	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,12 +146,8 @@ func TestUserNetworkJailedHasNoTapDescriptor(t *testing.T) {
 // identity; the shim pid names a process that has exited.
 func TestOrphanedQEMUIsKilledAndTheVMCountsAsEnded(t *testing.T) {
 	dir := hypervisor.Dir(t.TempDir())
-	fakeQEMU := exec.Command("sh", "-c", "read x", "unik-orphan1,debug-threads=off")
-	stdin, _ := fakeQEMU.StdinPipe()
+	fakeQEMU, stdin := startStandIn(t, "unik-orphan1,debug-threads=off")
 	defer stdin.Close()
-	if err := fakeQEMU.Start(); err != nil {
-		t.Fatal(err)
-	}
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
@@ -178,11 +176,7 @@ func TestOrphanedQEMUIsKilledAndTheVMCountsAsEnded(t *testing.T) {
 
 func TestUnjailedVMIsAliveWithoutAShim(t *testing.T) {
 	dir := hypervisor.Dir(t.TempDir())
-	fake := exec.Command("sh", "-c", "read x", "unik-plain1,debug-threads=off")
-	stdin, _ := fake.StdinPipe()
-	if err := fake.Start(); err != nil {
-		t.Fatal(err)
-	}
+	fake, stdin := startStandIn(t, "unik-plain1,debug-threads=off")
 	os.WriteFile(dir.PIDFile(), []byte(strconv.Itoa(fake.Process.Pid)), 0o644)
 	m, _ := Driver{}.Open(dir, "plain1")
 	if !m.Alive() {
@@ -193,4 +187,28 @@ func TestUnjailedVMIsAliveWithoutAShim(t *testing.T) {
 	if m.Alive() {
 		t.Fatal("alive after its process ended")
 	}
+}
+
+// startStandIn starts a process whose command line carries arg (a VM's identity) and returns
+// once that command line is readable: exec returns to the parent before the new program's
+// arguments are in place, so a /proc/<pid>/cmdline read right after Start can be empty.
+// The stand-in ends when stdin is closed.
+func startStandIn(t *testing.T, arg string) (*exec.Cmd, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", "echo up; read x", arg)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "up\n" {
+		t.Fatalf("the stand-in did not start: %q %v", line, err)
+	}
+	return cmd, stdin
 }
